@@ -1,0 +1,85 @@
+// The one error handler: typed errors, schema validation failures, body-parse
+// errors and unknown routes all become application/problem+json. A 5xx body
+// never carries internals.
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isTransientDatabaseError } from '../store/transient-retry.js';
+import { HttpProblem, PROBLEM_CONTENT_TYPE, type FieldError, type Problem } from './problems.js';
+
+function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}) {
+  return reply.code(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+/** `/body/steps/0/id` (Fastify's instancePath) -> `$.steps[0].id`. */
+function jsonPath(context: string, instancePath: string): string {
+  const root = context === 'body' ? '$' : `$${context}`;
+  return instancePath
+    .split('/')
+    .filter(Boolean)
+    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : `${acc}.${part}`), root);
+}
+
+const FASTIFY_CLIENT_ERRORS: Record<string, { slug: string; title: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { slug: 'payload-too-large', title: 'Payload too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { slug: 'invalid-request', title: 'Invalid request' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { slug: 'invalid-request', title: 'Invalid request' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { slug: 'invalid-request', title: 'Invalid request' },
+};
+
+export function registerProblemHandler(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      type: 'urn:rebound:problem:not-found',
+      title: 'Not found',
+      status: 404,
+      detail: `no route for ${request.method} ${request.url.split('?')[0]}`,
+    }),
+  );
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof HttpProblem) {
+      return sendProblem(reply, error.toProblem(), error.headers);
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const context = error.validationContext ?? 'body';
+      const errors: FieldError[] = error.validation.map((v) => ({
+        path: jsonPath(context, v.instancePath),
+        message: v.message ?? 'invalid value',
+      }));
+      return sendProblem(reply, {
+        type: 'urn:rebound:problem:invalid-request',
+        title: 'Invalid request',
+        status: 400,
+        detail: `request ${context} does not match the schema`,
+        errors,
+      });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const known = FASTIFY_CLIENT_ERRORS[error.code] ?? {
+        slug: status === 429 ? 'rate-limited' : 'invalid-request',
+        title: status === 429 ? 'Too many requests' : 'Invalid request',
+      };
+      const headers: Record<string, string> = {};
+      const retryAfter = reply.getHeader('retry-after');
+      if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+      return sendProblem(reply, { type: `urn:rebound:problem:${known.slug}`, title: known.title, status, detail: error.message }, headers);
+    }
+    if (isTransientDatabaseError(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      return sendProblem(
+        reply,
+        { type: 'urn:rebound:problem:unavailable', title: 'Service unavailable', status: 503, detail: 'the database is unavailable; retry shortly' },
+        { 'retry-after': '1' },
+      );
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, {
+      type: 'urn:rebound:problem:internal',
+      title: 'Internal error',
+      status: 500,
+      detail: `internal error (request ${request.id})`,
+    });
+  });
+}

@@ -1,0 +1,54 @@
+// buildApp(deps): every plugin and route, never listens. Tests inject into it;
+// src/server.ts listens.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { opsRoutes } from './api/ops/routes.js';
+import { registerProblemHandler } from './api/problem-handler.js';
+import { registerRequestMetrics } from './api/request-metrics.js';
+import { registerSwagger } from './api/swagger.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { Database } from './store/database.js';
+
+/** Largest accepted request body, in bytes (1 MiB). */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  metrics: Metrics;
+  /** Resolves true when the database answers and migrations are applied. */
+  isReady: () => Promise<boolean>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    // Honour a well-formed X-Request-Id from the caller, else mint one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerProblemHandler(app);
+  registerRequestMetrics(app, deps.metrics);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await registerSwagger(app);
+  await app.register(opsRoutes, { isReady: deps.isReady, metrics: deps.metrics, metricsToken: deps.config.metricsToken });
+  await app.ready();
+  return app;
+}

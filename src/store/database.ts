@@ -1,0 +1,91 @@
+// One pg pool for the service, shared by raw SQL (hot paths) and the Prisma
+// client (everything else, through @prisma/adapter-pg). Transient errors are
+// retried here and nowhere else.
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
+import { retryTransient, type RetryDeps } from './transient-retry.js';
+
+export interface DatabaseOptions {
+  url: string;
+  /** Maximum pooled connections. Defaults to 20. */
+  poolSize?: number;
+  logger: Logger;
+  /** Application name shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+function createPrisma(pool: pg.Pool, retry: RetryDeps) {
+  const base = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return base.$extends({
+    query: {
+      // Single operations are idempotent to retry when the error was transient:
+      // a failed statement was rolled back by Postgres.
+      async $allOperations({ args, query }) {
+        return retryTransient(() => query(args), retry);
+      },
+    },
+  });
+}
+
+export type Prisma = ReturnType<typeof createPrisma>;
+
+export function createDatabase(options: DatabaseOptions) {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 20,
+    application_name: options.applicationName ?? 'rebound',
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+  });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', (error) => options.logger.warn({ err: error }, 'idle database connection lost'));
+
+  const retry: RetryDeps = {
+    random: Math.random,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    onRetry: (error, attempt, delayMs) =>
+      options.logger.warn({ err: error, attempt, delayMs }, 'transient database error; retrying'),
+  };
+  const prisma = createPrisma(pool, retry);
+
+  /** One statement outside a transaction, retried when transient. */
+  function query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]) {
+    return retryTransient(() => pool.query<R>(text, values), retry);
+  }
+
+  /**
+   * Runs `fn` in a transaction; the whole transaction is retried when it fails
+   * transiently, so `fn` must only touch the database through `client`.
+   */
+  function transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return retryTransient(async () => {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        // A client whose ROLLBACK fails has lost its connection: destroy it.
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    }, retry);
+  }
+
+  async function close(): Promise<void> {
+    await prisma.$disconnect().catch(() => undefined);
+    await pool.end();
+  }
+
+  return { pool, prisma, query, transaction, close, url: options.url };
+}
+
+export type Database = ReturnType<typeof createDatabase>;
