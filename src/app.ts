@@ -3,13 +3,18 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createFlowService } from './api/flows/flow-service.js';
+import { createFlowWaiters } from './api/flows/flow-waiters.js';
+import { flowRoutes } from './api/flows/routes.js';
 import { opsRoutes } from './api/ops/routes.js';
+import './api/principal.js';
 import { registerProblemHandler } from './api/problem-handler.js';
 import { registerRequestMetrics } from './api/request-metrics.js';
 import { registerSwagger } from './api/swagger.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import type { Notifier } from './executor/notifier.js';
 import type { Database } from './store/database.js';
 
 /** Largest accepted request body, in bytes (1 MiB). */
@@ -22,6 +27,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Resolves true when the database answers and migrations are applied. */
   isReady: () => Promise<boolean>;
+  /** LISTEN/NOTIFY wake-ups (waiters, long polls); without one they poll. */
+  notifier?: Notifier | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -47,8 +54,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
+  app.decorateRequest('principal', null);
+
+  const waiters = createFlowWaiters({ db: deps.db, notifier: deps.notifier });
+  app.addHook('onClose', async () => waiters.close());
+  const flows = createFlowService({ db: deps.db, waiters });
+
   await registerSwagger(app);
   await app.register(opsRoutes, { isReady: deps.isReady, metrics: deps.metrics, metricsToken: deps.config.metricsToken });
+  await app.register(flowRoutes, { flows });
   await app.ready();
   return app;
 }

@@ -67,7 +67,7 @@ describe('schema drift', () => {
 
     const stepRowId = randomUUID();
     const step = await p.step.create({
-      data: { id: stepRowId, flowId, stepId: 's1', position: 0, kind: 'http', status: 'pending', critical: true, dependsOn: ['a', 'b'], pendingDeps: 2, definition: { kind: 'http' }, completionOrder: 9007199254740993n, runAt: now },
+      data: { id: stepRowId, flowId, stepId: 's1', position: 0, kind: 'http', status: 'pending', critical: true, dependsOn: ['a', 'b'], pendingDeps: 2, config: {}, definition: { kind: 'http' }, completionOrder: 9007199254740993n, runAt: now },
     });
     expect(await p.step.findUniqueOrThrow({ where: { id: stepRowId } })).toEqual(step);
 

@@ -42,12 +42,14 @@ CREATE TABLE "steps" (
     "critical" BOOLEAN NOT NULL,
     "depends_on" TEXT[],
     "pending_deps" INTEGER NOT NULL,
+    "config" JSONB NOT NULL,
     "definition" JSONB NOT NULL,
     "alternative_id" TEXT,
     "fallback_index" INTEGER NOT NULL DEFAULT 0,
     "degradation_index" INTEGER NOT NULL DEFAULT 0,
     "attempt" INTEGER NOT NULL DEFAULT 0,
-    "retry_count" INTEGER NOT NULL DEFAULT 0,
+    "counted_attempts" INTEGER NOT NULL DEFAULT 0,
+    "correction_rerun" BOOLEAN NOT NULL DEFAULT false,
     "attempts_total" INTEGER NOT NULL DEFAULT 0,
     "corrections_used" JSONB NOT NULL DEFAULT '{}',
     "strategy" TEXT,
@@ -57,10 +59,12 @@ CREATE TABLE "steps" (
     "last_delay_ms" INTEGER,
     "first_failure_at" TIMESTAMPTZ(6),
     "run_at" TIMESTAMPTZ(6),
-    "phase" TEXT NOT NULL DEFAULT 'forward',
+    "due_action" TEXT,
     "lease_owner" TEXT,
     "lease_expires_at" TIMESTAMPTZ(6),
     "task_type" TEXT,
+    "task_id" UUID,
+    "task_input" JSONB,
     "task_worker_id" TEXT,
     "task_claimed_at" TIMESTAMPTZ(6),
     "completion_order" BIGINT,
@@ -207,10 +211,13 @@ CREATE INDEX "flows_created_at_id_idx" ON "flows"("created_at", "id");
 CREATE UNIQUE INDEX "steps_flow_id_step_id_key" ON "steps"("flow_id", "step_id");
 
 -- CreateIndex
+CREATE UNIQUE INDEX "steps_task_id_key" ON "steps"("task_id");
+
+-- CreateIndex
 CREATE INDEX "steps_run_at_idx" ON "steps"("run_at");
 
 -- CreateIndex
-CREATE INDEX "steps_task_type_status_idx" ON "steps"("task_type", "status");
+CREATE INDEX "steps_task_type_due_action_idx" ON "steps"("task_type", "due_action");
 
 -- CreateIndex
 CREATE INDEX "attempts_step_row_id_started_at_idx" ON "attempts"("step_row_id", "started_at");

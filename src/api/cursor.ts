@@ -1,0 +1,23 @@
+// Opaque list cursors: base64url JSON of the last item's sort key.
+import { BadRequestError } from './problems.js';
+
+export interface TimeCursor {
+  createdAt: string;
+  id: string;
+}
+
+export function encodeCursor(c: TimeCursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): TimeCursor {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)) {
+      return { createdAt, id };
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError('invalid cursor', [{ path: '$query.cursor', message: 'not a cursor returned by this API' }]);
+}

@@ -1,0 +1,97 @@
+// The Flows API's behaviour: submit (validated, idempotent, optionally
+// waited on), read, list, events, cancel, restart.
+import { createHash } from 'node:crypto';
+import { normalizePlan } from '../../domain/plan.js';
+import type { Plan } from '../../domain/plan-schema.js';
+import { validatePlan } from '../../domain/plan-validation.js';
+import type { Database } from '../../store/database.js';
+import { createFlow, flowExists, getFlowDetails, listEvents, listFlows } from '../../store/flow-repository.js';
+import { runFlowTx } from '../../store/flow-tx.js';
+import { CommandRefused, cancelFlow, restartFlow } from '../../store/transitions/flow-commands.js';
+import { ConflictError, NotFoundError, PlanError, BadRequestError } from '../problems.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { flowDetailsView, flowSummaryView } from './flow-view.js';
+import type { FlowWaiters } from './flow-waiters.js';
+
+/** JSON with object keys sorted, so equal bodies hash equally. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function createFlowService({ db, waiters }: { db: Database; waiters: FlowWaiters }) {
+  async function view(id: string) {
+    const details = await getFlowDetails(db, id);
+    if (!details) throw new NotFoundError(`flow ${id} does not exist`);
+    return flowDetailsView(details);
+  }
+
+  async function command<T>(id: string, fn: Parameters<typeof runFlowTx<T>>[2]): Promise<T> {
+    try {
+      const result = await runFlowTx(db, id, fn);
+      if (result === undefined) throw new NotFoundError(`flow ${id} does not exist`);
+      return result;
+    } catch (error) {
+      if (error instanceof CommandRefused) throw new ConflictError(error.message);
+      throw error;
+    }
+  }
+
+  return {
+    async submit(rawBody: unknown, plan: Plan, options: { idempotencyKey?: string | undefined; createdBy: string | null; waitMs?: number | undefined }) {
+      const issues = validatePlan(plan);
+      if (issues.length > 0) throw new PlanError(`the plan cannot run: ${issues[0]!.message}`, issues);
+      const requestHash = createHash('sha256').update(canonicalJson(rawBody)).digest('hex');
+      const result = await createFlow(db, { plan: normalizePlan(plan), idempotencyKey: options.idempotencyKey, requestHash, createdBy: options.createdBy, traceId: null });
+      if (!result.created && !result.sameRequest) {
+        throw new ConflictError(`Idempotency-Key ${options.idempotencyKey} was used for a different request (flow ${result.flowId})`);
+      }
+      const terminal = options.waitMs ? await waiters.wait(result.flowId, options.waitMs) : false;
+      return { flow: await view(result.flowId), created: result.created, terminal };
+    },
+
+    get: view,
+
+    async list(q: { status?: string | undefined; name?: string | undefined; label?: string | string[] | undefined; limit: number; cursor?: string | undefined }) {
+      const labels = (q.label === undefined ? [] : Array.isArray(q.label) ? q.label : [q.label]).map((l): [string, string] => {
+        const i = l.indexOf(':');
+        if (i <= 0) throw new BadRequestError('label filters are key:value', [{ path: '$query.label', message: `"${l}" is not key:value` }]);
+        return [l.slice(0, i), l.slice(i + 1)];
+      });
+      const before = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const rows = await listFlows(db, { status: q.status, name: q.name, labels, before, limit: q.limit + 1 });
+      const page = rows.slice(0, q.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(flowSummaryView),
+        nextCursor: rows.length > q.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
+      };
+    },
+
+    async events(id: string, after: number, limit: number) {
+      const rows = await listEvents(db, id, after, limit + 1);
+      if (rows.length === 0 && !(await flowExists(db, id))) throw new NotFoundError(`flow ${id} does not exist`);
+      const page = rows.slice(0, limit);
+      return {
+        items: page.map((e) => ({ seq: e.seq, at: e.at.toISOString(), type: e.type, ...(e.stepId ? { stepId: e.stepId } : {}), data: e.data })),
+        nextCursor: rows.length > limit ? String(page.at(-1)!.seq) : null,
+      };
+    },
+
+    async cancel(id: string, compensate: boolean | undefined, by: string | null) {
+      await command(id, (tx) => cancelFlow(tx, compensate, by));
+      return view(id);
+    },
+
+    async restart(id: string, fromStep: string | undefined, input: unknown) {
+      await command(id, (tx) => restartFlow(tx, fromStep, input));
+      return view(id);
+    },
+  };
+}
+
+export type FlowService = ReturnType<typeof createFlowService>;

@@ -1,0 +1,68 @@
+// Maps stored flows to their API shape: ISO times, the steps with their
+// attempt history, the flow output built from succeeded steps.
+import type { AttemptRow, FlowDetails } from '../../store/flow-repository.js';
+import type { FlowRow } from '../../store/flow-tx.js';
+import type { StepRow } from '../../store/step-row.js';
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+export function flowSummaryView(flow: FlowRow & { createdBy: string | null }) {
+  return {
+    id: flow.id,
+    name: flow.name,
+    mode: flow.mode,
+    status: flow.status,
+    input: flow.input,
+    quality: flow.quality,
+    labels: flow.labels,
+    error: flow.error,
+    createdBy: flow.createdBy,
+    createdAt: flow.createdAt.toISOString(),
+    startedAt: iso(flow.startedAt),
+    finishedAt: iso(flow.finishedAt),
+    deadlineAt: iso(flow.deadlineAt),
+    traceId: flow.traceId,
+  };
+}
+
+function stepView(step: StepRow, attempts: AttemptRow[]) {
+  return {
+    id: step.stepId,
+    kind: step.kind,
+    status: step.status,
+    critical: step.critical,
+    dependsOn: step.dependsOn,
+    attempts: step.attemptsTotal,
+    strategy: step.strategy,
+    alternativeId: step.alternativeId,
+    quality: step.quality,
+    output: step.output,
+    error: step.error,
+    startedAt: iso(step.startedAt),
+    finishedAt: iso(step.finishedAt),
+    compensation: step.compensationStatus ? { status: step.compensationStatus, error: step.compensationError } : null,
+    history: attempts.map((a) => ({
+      phase: a.phase as 'forward' | 'compensate',
+      number: a.number,
+      alternativeId: a.alternativeId,
+      outcome: a.outcome as 'succeeded' | 'failed',
+      error: a.error,
+      executedBy: a.executedBy,
+      startedAt: a.startedAt.toISOString(),
+      finishedAt: a.finishedAt.toISOString(),
+      durationMs: a.durationMs,
+    })),
+  };
+}
+
+export function flowDetailsView(details: FlowDetails) {
+  const byStep = new Map<string, AttemptRow[]>();
+  for (const a of details.attempts) byStep.set(a.stepId, [...(byStep.get(a.stepId) ?? []), a]);
+  const output: Record<string, unknown> = {};
+  for (const step of details.steps) if (step.status === 'succeeded') output[step.stepId] = step.output;
+  return {
+    ...flowSummaryView(details.flow),
+    output,
+    steps: details.steps.map((s) => stepView(s, byStep.get(s.stepId) ?? [])),
+  };
+}

@@ -1,0 +1,147 @@
+// JSONata expressions: any string of the exact form `{% ... %}` inside a step
+// definition. Compiled at submission (syntax errors are the client's), and
+// evaluated when a step starts under hard limits: time, stack depth, sequence
+// length and result size. Regex literals run on RE2 (linear time).
+import jsonata from 'jsonata';
+import RE2 from 're2';
+
+const EXPRESSION = /^\{%([\s\S]*)%\}$/;
+
+export interface ExpressionLimits {
+  /** Wall time one expression may run, in milliseconds. Defaults to 100 ms. */
+  timeoutMs: number;
+  /** Maximum evaluation depth. Defaults to 300. */
+  stackDepth: number;
+  /** Maximum length of any sequence built during evaluation. Defaults to 100,000. */
+  sequenceLength: number;
+  /** Maximum size of a rendered value as JSON, in bytes. Defaults to 1 MiB. */
+  resultBytes: number;
+}
+
+export const DEFAULT_EXPRESSION_LIMITS: ExpressionLimits = {
+  timeoutMs: 100,
+  stackDepth: 300,
+  sequenceLength: 100_000,
+  resultBytes: 1024 * 1024,
+};
+
+/** Variables an expression can see: `$input`, `$steps`, `$flow`, `$step`, `$error`. */
+export interface ExpressionBindings {
+  input: unknown;
+  steps: Record<string, { output: unknown }>;
+  flow: { id: string; name: string; labels: Record<string, string> };
+  step: { id: string; attempt: number };
+  error?: unknown;
+}
+
+export class ExpressionError extends Error {
+  constructor(
+    /** Where the expression sits, e.g. `request.body.amount`. */
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function expressionBody(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return EXPRESSION.exec(value)?.[1];
+}
+
+type Compiled = ReturnType<typeof jsonata>;
+const cache = new Map<string, Compiled>();
+const CACHE_LIMIT = 5000;
+
+function jsonataMessage(error: unknown): string {
+  const e = error as { message?: string; code?: string; position?: number };
+  const where = typeof e.position === 'number' ? ` at position ${e.position}` : '';
+  return `${e.code ? `${e.code}: ` : ''}${e.message ?? String(error)}${where}`;
+}
+
+/** Compiles (and caches) an expression body; throws ExpressionError on a syntax error. */
+export function compileExpression(body: string, path = '', limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS): Compiled {
+  const key = `${limits.timeoutMs}:${limits.stackDepth}:${limits.sequenceLength}:${body}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  let compiled: Compiled;
+  try {
+    compiled = jsonata(body, {
+      timeout: limits.timeoutMs,
+      stack: limits.stackDepth,
+      sequence: limits.sequenceLength,
+      RegexEngine: RE2 as unknown as RegExpConstructor,
+    });
+  } catch (error) {
+    throw new ExpressionError(path, `invalid expression: ${jsonataMessage(error)}`);
+  }
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(key, compiled);
+  return compiled;
+}
+
+/** Every expression inside `value`, with its path relative to `basePath`. */
+export function* findExpressions(value: unknown, basePath: string): Generator<{ path: string; body: string }> {
+  const body = expressionBody(value);
+  if (body !== undefined) {
+    yield { path: basePath, body };
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) yield* findExpressions(item, `${basePath}[${i}]`);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) yield* findExpressions(item, `${basePath}.${key}`);
+  }
+}
+
+export function containsExpression(value: unknown): boolean {
+  return !findExpressions(value, '').next().done;
+}
+
+function toBindings(b: ExpressionBindings): Record<string, unknown> {
+  return { input: b.input, steps: b.steps, flow: b.flow, step: b.step, error: b.error };
+}
+
+async function evaluateOne(body: string, path: string, bindings: Record<string, unknown>, limits: ExpressionLimits): Promise<unknown> {
+  const compiled = compileExpression(body, path, limits);
+  try {
+    return await compiled.evaluate(bindings.input ?? null, bindings);
+  } catch (error) {
+    throw new ExpressionError(path, `expression failed: ${jsonataMessage(error)}`);
+  }
+}
+
+async function renderValue(value: unknown, path: string, bindings: Record<string, unknown>, limits: ExpressionLimits): Promise<unknown> {
+  const body = expressionBody(value);
+  if (body !== undefined) return evaluateOne(body, path, bindings, limits);
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const [i, item] of value.entries()) out.push(await renderValue(item, `${path}[${i}]`, bindings, limits));
+    return out;
+  }
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = await renderValue(item, path ? `${path}.${key}` : key, bindings, limits);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Replaces every expression in `value` by its result. The result is plain JSON
+ * (JSONata sequences and undefined values normalised) of bounded size.
+ */
+export async function renderTemplate<T>(
+  value: T,
+  bindings: ExpressionBindings,
+  path = '',
+  limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS,
+): Promise<T> {
+  if (!containsExpression(value)) return value;
+  const rendered = await renderValue(value, path, toBindings(bindings), limits);
+  const json = JSON.stringify(rendered ?? null);
+  if (Buffer.byteLength(json) > limits.resultBytes) {
+    throw new ExpressionError(path, `expression results exceed ${limits.resultBytes} bytes`);
+  }
+  return JSON.parse(json) as T;
+}

@@ -1,0 +1,132 @@
+// Semantic checks of a schema-valid plan (422 when any fails): unique ids,
+// known dependencies, no cycles, valid URLs, expressions that compile, RE2
+// regexes, sane patch paths. Each issue carries the JSON path of the culprit.
+import RE2 from 're2';
+import { findCycle, resolveDependencies } from './dependency-graph.js';
+import { ExpressionError, compileExpression, expressionBody, findExpressions } from './expressions.js';
+import type { Plan, When } from './plan-schema.js';
+
+export interface PlanIssue {
+  path: string;
+  message: string;
+}
+
+const PATCH_PATH = /^(request|task|delayMs|output|timeoutMs)(\.[A-Za-z0-9_-]{1,128}){0,16}$/;
+
+/** A literal http(s) URL, or an expression evaluated at run time. */
+export function checkUrl(url: string): string | undefined {
+  if (expressionBody(url) !== undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `"${url.slice(0, 200)}" is not a valid URL`;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `only http and https URLs are allowed, got ${parsed.protocol}`;
+  if (parsed.username || parsed.password) return 'URLs must not carry credentials; use a header';
+  return undefined;
+}
+
+export function checkRegex(source: string): string | undefined {
+  try {
+    new RE2(source);
+    return undefined;
+  } catch (error) {
+    return `RE2 cannot compile this regex: ${(error as Error).message}`;
+  }
+}
+
+function checkWhen(when: When | undefined, path: string, issues: PlanIssue[]): void {
+  if (when?.messageMatches === undefined) return;
+  const problem = checkRegex(when.messageMatches);
+  if (problem) issues.push({ path: `${path}.when.messageMatches`, message: problem });
+}
+
+function checkPatch(patch: Record<string, unknown>, path: string, issues: PlanIssue[]): void {
+  for (const key of Object.keys(patch)) {
+    if (!PATCH_PATH.test(key)) {
+      issues.push({ path: `${path}.patch["${key}"]`, message: 'patch keys are dotted paths under request, task, delayMs, output or timeoutMs' });
+    }
+  }
+}
+
+function checkExpressions(value: unknown, path: string, issues: PlanIssue[]): void {
+  for (const found of findExpressions(value, path)) {
+    try {
+      compileExpression(found.body, found.path);
+    } catch (error) {
+      issues.push({ path: found.path, message: error instanceof ExpressionError ? error.message : String(error) });
+    }
+  }
+}
+
+/** Request/url checks shared by steps, alternatives and compensations. */
+function checkAction(def: { kind: string; request?: { url: string } }, path: string, issues: PlanIssue[]): void {
+  if (def.kind === 'http' && def.request) {
+    const problem = checkUrl(def.request.url);
+    if (problem) issues.push({ path: `${path}.request.url`, message: problem });
+  }
+}
+
+function checkStep(step: Plan['steps'][number], path: string, issues: PlanIssue[]): void {
+  checkAction(step, path, issues);
+  checkExpressions(step, path, issues);
+  const altIds = new Set<string>();
+  const alternatives = [...(step.fallbacks ?? []).map((f, i) => ({ alt: f, path: `${path}.fallbacks[${i}]` })), ...(step.degradations ?? []).map((d, i) => ({ alt: d, path: `${path}.degradations[${i}]` }))];
+  for (const { alt, path: altPath } of alternatives) {
+    if (altIds.has(alt.id) || alt.id === 'compensate') {
+      issues.push({ path: `${altPath}.id`, message: `alternative id "${alt.id}" is used twice in this step (or is reserved)` });
+    }
+    altIds.add(alt.id);
+    checkWhen(alt.when, altPath, issues);
+    if ('patch' in alt) checkPatch(alt.patch, altPath, issues);
+    else checkAction(alt, altPath, issues);
+  }
+  for (const [i, correction] of (step.corrections ?? []).entries()) {
+    checkWhen(correction.when, `${path}.corrections[${i}]`, issues);
+    checkPatch(correction.patch, `${path}.corrections[${i}]`, issues);
+  }
+  if (step.compensate) checkAction(step.compensate, `${path}.compensate`, issues);
+}
+
+/** Every semantic problem of the plan; empty when it can run. */
+export function validatePlan(plan: Plan): PlanIssue[] {
+  const issues: PlanIssue[] = [];
+  const seen = new Map<string, number>();
+  for (const [i, step] of plan.steps.entries()) {
+    if (seen.has(step.id)) issues.push({ path: `$.steps[${i}].id`, message: `duplicate step id "${step.id}" (also $.steps[${seen.get(step.id)}])` });
+    else seen.set(step.id, i);
+  }
+  for (const [i, step] of plan.steps.entries()) {
+    for (const [j, dep] of (step.dependsOn ?? []).entries()) {
+      if (!seen.has(dep)) issues.push({ path: `$.steps[${i}].dependsOn[${j}]`, message: `unknown step "${dep}"` });
+      else if (dep === step.id) issues.push({ path: `$.steps[${i}].dependsOn[${j}]`, message: 'a step cannot depend on itself' });
+    }
+    checkStep(step, `$.steps[${i}]`, issues);
+  }
+  if (issues.length === 0) {
+    const cycle = findCycle(resolveDependencies(plan.steps));
+    if (cycle) {
+      issues.push({ path: `$.steps[${seen.get(cycle[0]!)}].dependsOn`, message: `dependency cycle: ${cycle.join(' -> ')}` });
+    }
+  }
+  if (plan.defaults) {
+    const defaults = plan.defaults;
+    checkExpressions(defaults, '$.defaults', issues);
+    for (const [i, f] of (defaults.fallbacks ?? []).entries()) {
+      checkAction(f, `$.defaults.fallbacks[${i}]`, issues);
+      checkWhen(f.when, `$.defaults.fallbacks[${i}]`, issues);
+    }
+    for (const [i, c] of (defaults.corrections ?? []).entries()) {
+      checkWhen(c.when, `$.defaults.corrections[${i}]`, issues);
+      checkPatch(c.patch, `$.defaults.corrections[${i}]`, issues);
+    }
+  }
+  if (plan.notify) {
+    const problem = checkUrl(plan.notify.url);
+    if (problem || expressionBody(plan.notify.url) !== undefined) {
+      issues.push({ path: '$.notify.url', message: problem ?? 'notify.url must be a literal URL' });
+    }
+  }
+  return issues;
+}

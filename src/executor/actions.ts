@@ -1,0 +1,71 @@
+// Performs one action (a step's, an alternative's or a compensation's):
+// expressions rendered first, then the kind's runner. Every problem comes
+// back as a Failure for the classifier; nothing here throws.
+import type { Failure } from '../domain/classifier.js';
+import { ExpressionError, renderTemplate, type ExpressionBindings } from '../domain/expressions.js';
+import type { Action } from '../domain/plan.js';
+import { loadStepOutputs } from '../store/flow-tx.js';
+import type { ClaimedStep } from './claimed-step.js';
+import { runHttpAttempt } from './runners/http-runner.js';
+import type { WorkContext } from './work-context.js';
+
+/** Largest step output stored, in bytes of JSON (1 MiB plus room for response headers). */
+export const MAX_OUTPUT_BYTES = 1024 * 1024 + 64 * 1024;
+
+export type ActionResult = { ok: true; output: unknown } | { ok: false; failure: Failure };
+
+export async function bindingsFor(ctx: WorkContext, step: ClaimedStep, attempt: number, needsSteps: boolean): Promise<ExpressionBindings> {
+  return {
+    input: step.flowInput,
+    steps: needsSteps ? await loadStepOutputs(ctx.db.pool, step.flowId) : {},
+    flow: { id: step.flowId, name: step.flowName, labels: step.flowLabels },
+    step: { id: step.stepId, attempt },
+  };
+}
+
+/** Evaluates the expressions of `action`; a failing expression is a `validation` failure. */
+export async function renderAction<T extends Action>(ctx: WorkContext, step: ClaimedStep, action: T, attempt: number): Promise<{ ok: true; action: T } | { ok: false; failure: Failure }> {
+  const text = JSON.stringify(action);
+  if (!text.includes('{%')) return { ok: true, action };
+  try {
+    const bindings = await bindingsFor(ctx, step, attempt, text.includes('$steps'));
+    return { ok: true, action: await renderTemplate(action, bindings) };
+  } catch (error) {
+    if (error instanceof ExpressionError) {
+      return { ok: false, failure: { source: 'expression', message: `${error.path || 'expression'}: ${error.message}`, code: 'EXPRESSION', retryable: false } };
+    }
+    throw error;
+  }
+}
+
+function checkOutputSize(output: unknown): ActionResult {
+  const size = Buffer.byteLength(JSON.stringify(output ?? null));
+  if (size <= MAX_OUTPUT_BYTES) return { ok: true, output };
+  return { ok: false, failure: { source: 'internal', message: `step output of ${size} bytes exceeds the ${MAX_OUTPUT_BYTES}-byte limit`, code: 'OUTPUT_TOO_LARGE', hintType: 'validation', retryable: false } };
+}
+
+/** Runs a rendered http, noop or (for compensations) delay action. */
+export async function performAction(
+  ctx: WorkContext,
+  step: ClaimedStep,
+  action: Action & { timeoutMs: number },
+  attempt: number,
+  idempotencyKey: string,
+): Promise<ActionResult> {
+  const rendered = await renderAction(ctx, step, action, attempt);
+  if (!rendered.ok) return rendered;
+  const a = rendered.action;
+  switch (a.kind) {
+    case 'http': {
+      const result = await runHttpAttempt(ctx.agent, { request: a.request, timeoutMs: a.timeoutMs, idempotencyKey, attempt, now: ctx.now });
+      return result.ok ? checkOutputSize(result.output) : { ok: false, failure: result.failure };
+    }
+    case 'noop':
+      return checkOutputSize(a.output ?? null);
+    case 'delay':
+      await new Promise((r) => setTimeout(r, Math.min(a.delayMs, a.timeoutMs)));
+      return { ok: true, output: null };
+    default:
+      return { ok: false, failure: { source: 'internal', message: `a ${a.kind} action cannot run in-process`, code: 'UNSUPPORTED', retryable: false } };
+  }
+}

@@ -1,0 +1,160 @@
+// The claim loop. Claims due rows in batches with one statement, runs up to
+// `concurrency` of them at once, renews the leases of long-running work,
+// sleeps until the next due time, a NOTIFY, a local wake-up or the poll
+// interval. stop() drains in-flight work (bounded) and releases leases.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import type { PatternSet } from '../domain/pattern-set.js';
+import type { Logger } from '../logger.js';
+import { WORK_CHANNEL } from '../store/channels.js';
+import type { Database } from '../store/database.js';
+import { CLAIM_DUE_STEPS } from '../store/sql/claim-due-steps.js';
+import type { ClaimedStep } from './claimed-step.js';
+import { Doorbell } from './doorbell.js';
+import { runDueWork } from './forward-work.js';
+import type { Notifier } from './notifier.js';
+import { createHttpAgent } from './runners/http-runner.js';
+import type { WorkContext } from './work-context.js';
+
+export interface ExecutorOptions {
+  db: Database;
+  logger: Logger;
+  patterns: () => PatternSet;
+  /** In-flight executions. */
+  concurrency: number;
+  /** Lease length, in milliseconds. */
+  leaseMs: number;
+  notifier?: Notifier;
+  now?: () => number;
+  random?: () => number;
+  agent?: Dispatcher;
+  /** Longest sleep between claims when nothing signals, in ms. Defaults to 1000. */
+  pollIntervalMs?: number;
+  /** Rows claimed per statement at most. Defaults to 64. */
+  batchSize?: number;
+  /** How long stop() waits for in-flight work, in ms. Defaults to 10 s. */
+  drainMs?: number;
+  /** Observes each claim: how late the row was, in seconds. */
+  onClaimed?: (step: ClaimedStep) => void;
+}
+
+export function createExecutor(options: ExecutorOptions) {
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const logger = options.logger.child({ component: 'executor', owner });
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const batchSize = options.batchSize ?? 64;
+  const agent = options.agent ?? createHttpAgent();
+  const ctx: WorkContext = {
+    db: options.db,
+    logger,
+    owner,
+    now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
+    patterns: options.patterns,
+    agent,
+  };
+  const bell = new Doorbell();
+  const inflight = new Map<string, Promise<void>>();
+  let running = false;
+  let loopDone: Promise<void> = Promise.resolve();
+  let renewTimer: NodeJS.Timeout | undefined;
+  const onNotify = () => bell.ring();
+
+  async function claim(limit: number): Promise<ClaimedStep[]> {
+    const { rows } = await options.db.query<ClaimedStep & Record<string, unknown>>(CLAIM_DUE_STEPS, [owner, limit, options.leaseMs]);
+    return rows;
+  }
+
+  /** Milliseconds until the next row is due (capped by the poll interval). */
+  async function untilNextDue(): Promise<number> {
+    const { rows } = await options.db.query<{ ms: number | null }>(
+      `SELECT (EXTRACT(EPOCH FROM (min(run_at) - now())) * 1000)::float8 AS ms FROM steps WHERE run_at IS NOT NULL`,
+    );
+    const ms = rows[0]?.ms;
+    // At least a few ms: rows due now but locked by another replica's claim are being taken.
+    return ms === null || ms === undefined ? pollIntervalMs : Math.max(5, Math.min(pollIntervalMs, Math.ceil(ms)));
+  }
+
+  function launch(step: ClaimedStep): void {
+    options.onClaimed?.(step);
+    const work = runDueWork(ctx, step)
+      .catch((error: unknown) => logger.error({ err: error, flowId: step.flowId, stepId: step.stepId }, 'step work failed; the lease will expire and it will be retried'))
+      .finally(() => {
+        inflight.delete(step.id);
+        bell.ring();
+      });
+    inflight.set(step.id, work);
+  }
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      const capacity = options.concurrency - inflight.size;
+      try {
+        if (capacity > 0) {
+          const limit = Math.min(capacity, batchSize);
+          const rows = await claim(limit);
+          for (const row of rows) launch(row);
+          failures = 0;
+          if (rows.length === limit) continue;
+          await bell.wait(await untilNextDue());
+        } else {
+          await bell.wait(pollIntervalMs);
+        }
+      } catch (error) {
+        failures++;
+        logger.warn({ err: error }, 'claim failed; backing off');
+        await bell.wait(Math.min(pollIntervalMs * failures, 5000));
+      }
+    }
+  }
+
+  /** Keeps the leases of long-running work (longer than a third of the lease) alive. */
+  async function renewLeases(): Promise<void> {
+    if (inflight.size === 0) return;
+    await options.db
+      .query(
+        `UPDATE steps SET lease_expires_at = now() + $3 * interval '1 millisecond', run_at = now() + $3 * interval '1 millisecond'
+          WHERE lease_owner = $1 AND id = ANY($2::uuid[])`,
+        [owner, [...inflight.keys()], options.leaseMs],
+      )
+      .catch((error: unknown) => logger.warn({ err: error }, 'lease renewal failed'));
+  }
+
+  return {
+    owner,
+    /** Work currently in flight. */
+    inflightCount: () => inflight.size,
+    /** Ends the current sleep: new work may be due. */
+    wake: () => bell.ring(),
+    start(): void {
+      if (running) return;
+      running = true;
+      options.notifier?.on(WORK_CHANNEL, onNotify);
+      renewTimer = setInterval(() => void renewLeases(), Math.max(250, Math.floor(options.leaseMs / 3)));
+      loopDone = loop();
+    },
+    /** Stops claiming, waits for in-flight work up to drainMs, then releases what is left. */
+    async stop(): Promise<void> {
+      if (!running) return;
+      running = false;
+      options.notifier?.off(WORK_CHANNEL, onNotify);
+      bell.ring();
+      await loopDone;
+      const drainMs = options.drainMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(inflight.values()), new Promise((r) => (timer = setTimeout(r, drainMs)))]);
+      clearTimeout(timer);
+      if (renewTimer) clearInterval(renewTimer);
+      const left = [...inflight.keys()];
+      if (left.length > 0) {
+        logger.warn({ steps: left.length }, 'releasing leases of unfinished work');
+        await options.db.query(`UPDATE steps SET lease_owner = NULL, lease_expires_at = NULL, run_at = now() WHERE lease_owner = $1`, [owner]);
+      }
+      if (!options.agent) await agent.close().catch(() => undefined);
+    },
+  };
+}
+
+export type Executor = ReturnType<typeof createExecutor>;

@@ -1,0 +1,197 @@
+// What the executor does with each claimed row, by due action: run an
+// attempt, start or finish a delay, offer a task, open an approval, time out
+// a task, expire an escalation. Every write is conditioned on the lease.
+import { classify, type Failure } from '../domain/classifier.js';
+import { isTerminalFlowStatus } from '../domain/statuses.js';
+import { TASK_CHANNEL } from '../store/channels.js';
+import { loadStepOutputs, runFlowTx, type FlowTx } from '../store/flow-tx.js';
+import { updateStepIfOwned, type AttemptInfo } from '../store/transitions/attempts.js';
+import { openEscalation, refreshWaiting } from '../store/transitions/escalation-writes.js';
+import { recordStepFailure, settleFailedStep } from '../store/transitions/step-failure.js';
+import { recordStepSuccess } from '../store/transitions/step-success.js';
+import { performAction, renderAction, type ActionResult } from './actions.js';
+import { idempotencyKey, type ClaimedStep } from './claimed-step.js';
+import { runCompensation, timeOutCompensationTask } from './compensation-work.js';
+import type { WorkContext } from './work-context.js';
+
+export async function runDueWork(ctx: WorkContext, step: ClaimedStep): Promise<void> {
+  if (isTerminalFlowStatus(step.flowStatus) && step.dueAction !== 'compensate' && step.compensationStatus !== 'running') {
+    return release(ctx, step);
+  }
+  switch (step.dueAction) {
+    case 'attempt':
+      return startAttempt(ctx, step);
+    case 'timer':
+      return finishDelay(ctx, step);
+    case 'task_timeout':
+      return step.compensationStatus === 'running' ? timeOutCompensationTask(ctx, step) : timeOutTask(ctx, step);
+    case 'escalation_timeout':
+      return expireEscalation(ctx, step);
+    case 'compensate':
+      return runCompensation(ctx, step);
+    default:
+      return release(ctx, step);
+  }
+}
+
+function inTx<T>(ctx: WorkContext, step: ClaimedStep, fn: (tx: FlowTx) => Promise<T>) {
+  return runFlowTx(ctx.db, step.flowId, fn, 'executor');
+}
+
+async function release(ctx: WorkContext, step: ClaimedStep): Promise<void> {
+  await ctx.db.query(
+    `UPDATE steps SET lease_owner = NULL, lease_expires_at = NULL, run_at = NULL, due_action = NULL WHERE id = $1 AND lease_owner = $2`,
+    [step.id, ctx.owner],
+  );
+}
+
+function attemptInfo(ctx: WorkContext, step: ClaimedStep, number: number, startedAt: Date, id?: string): AttemptInfo {
+  return { ...(id ? { id } : {}), number, alternativeId: step.alternativeId, phase: 'forward', startedAt, finishedAt: new Date(ctx.now()), executedBy: ctx.owner };
+}
+
+/** Commits an attempt's result: success, or failure through the ladder. */
+export async function commitAttempt(ctx: WorkContext, step: ClaimedStep, result: ActionResult, info: AttemptInfo, owner: string | null = ctx.owner): Promise<void> {
+  const classification = result.ok ? undefined : classify(result.failure, ctx.patterns());
+  await inTx(ctx, step, async (tx) => {
+    if (result.ok) return recordStepSuccess(tx, step, result.output, { owner, attempt: info });
+    return recordStepFailure(tx, step, owner, classification!, info, {
+      now: new Date(ctx.now()),
+      random: ctx.random,
+      loadBindings: async (error) => ({
+        input: step.flowInput,
+        steps: await loadStepOutputs(tx.client, step.flowId),
+        flow: { id: step.flowId, name: step.flowName, labels: step.flowLabels },
+        step: { id: step.stepId, attempt: info.number },
+        error,
+      }),
+    });
+  });
+}
+
+async function startAttempt(ctx: WorkContext, step: ClaimedStep): Promise<void> {
+  const definition = step.definition;
+  const number = step.attempt + 1;
+  const startedAt = new Date(ctx.now());
+  switch (definition.kind) {
+    case 'delay':
+      return startDelay(ctx, step, definition.delayMs);
+    case 'approval':
+      return openApproval(ctx, step);
+    case 'task':
+      return offerTask(ctx, step, number, startedAt);
+    default: {
+      const result = await performAction(ctx, step, definition, number, idempotencyKey(step));
+      return commitAttempt(ctx, step, result, attemptInfo(ctx, step, number, startedAt));
+    }
+  }
+}
+
+function noteStarted(tx: FlowTx, step: ClaimedStep, data: Record<string, unknown>): void {
+  if (step.attemptsTotal === 0 && step.alternativeId === null) tx.event('step.started', step.stepId, { kind: step.definition.kind, ...data });
+}
+
+async function startDelay(ctx: WorkContext, step: ClaimedStep, delayMs: number): Promise<void> {
+  await inTx(ctx, step, async (tx) => {
+    const ok = await updateStepIfOwned(
+      tx,
+      step,
+      ctx.owner,
+      `status = 'running', due_action = 'timer', run_at = now() + $2 * interval '1 millisecond', lease_owner = NULL, lease_expires_at = NULL`,
+      [delayMs],
+    );
+    if (ok) noteStarted(tx, step, { delayMs });
+  });
+}
+
+async function finishDelay(ctx: WorkContext, step: ClaimedStep): Promise<void> {
+  const info = attemptInfo(ctx, step, step.attempt + 1, step.startedAt ?? step.claimedAt);
+  await commitAttempt(ctx, step, { ok: true, output: null }, info);
+}
+
+async function offerTask(ctx: WorkContext, step: ClaimedStep, number: number, startedAt: Date): Promise<void> {
+  if (step.definition.kind !== 'task') return;
+  const rendered = await renderAction(ctx, step, step.definition, number);
+  if (!rendered.ok) return commitAttempt(ctx, step, rendered, attemptInfo(ctx, step, number, startedAt));
+  const task = rendered.action.task;
+  await inTx(ctx, step, async (tx) => {
+    const ok = await updateStepIfOwned(
+      tx,
+      step,
+      ctx.owner,
+      `status = 'scheduled', due_action = 'task_wait', run_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
+       task_type = $2, task_input = $3, task_id = NULL`,
+      [task.type, JSON.stringify(task.input ?? null)],
+    );
+    if (!ok) return;
+    noteStarted(tx, step, { taskType: task.type });
+    tx.notify(TASK_CHANNEL, task.type);
+  });
+}
+
+async function openApproval(ctx: WorkContext, step: ClaimedStep): Promise<void> {
+  const policy = step.config.escalation;
+  await inTx(ctx, step, async (tx) => {
+    const opened = await openEscalation(tx, {
+      kind: 'approval',
+      stepId: step.stepId,
+      reason: `step ${step.stepId} needs approval`,
+      message: policy?.message ?? null,
+      error: null,
+      attempts: 0,
+      timeoutMs: policy?.timeoutMs ?? null,
+      onTimeout: policy?.onTimeout ?? 'abort',
+    });
+    const ok = await updateStepIfOwned(
+      tx,
+      step,
+      ctx.owner,
+      `status = 'waiting', due_action = CASE WHEN $2::timestamptz IS NULL THEN NULL ELSE 'escalation_timeout' END,
+       run_at = $2, lease_owner = NULL, lease_expires_at = NULL`,
+      [opened.expiresAt],
+    );
+    if (!ok) throw new Error('lease lost while opening an approval');
+    noteStarted(tx, step, { escalationId: opened.id });
+    await refreshWaiting(tx);
+  });
+}
+
+async function timeOutTask(ctx: WorkContext, step: ClaimedStep): Promise<void> {
+  const claimedAt = step.taskClaimedAt ?? step.claimedAt;
+  const limit = claimedAt.getTime() + step.definition.timeoutMs;
+  const failure: Failure =
+    ctx.now() >= limit
+      ? { source: 'timeout', message: `timeout after ${step.definition.timeoutMs} ms`, code: 'ETIMEDOUT' }
+      : { source: 'timeout', message: `task lease expired (no heartbeat from worker ${step.taskWorkerId ?? 'unknown'})`, code: 'LEASE_EXPIRED' };
+  const info = attemptInfo(ctx, step, step.attempt + 1, claimedAt, step.taskId ?? undefined);
+  info.executedBy = step.taskWorkerId ?? ctx.owner;
+  await commitAttempt(ctx, step, { ok: false, failure }, info);
+}
+
+async function expireEscalation(ctx: WorkContext, step: ClaimedStep): Promise<void> {
+  await inTx(ctx, step, async (tx) => {
+    const { rows } = await tx.client.query<{ id: string; onTimeout: string | null }>(
+      `UPDATE escalations SET status = 'expired', resolved_at = now()
+        WHERE flow_id = $1 AND step_id = $2 AND status = 'open'
+        RETURNING id, on_timeout AS "onTimeout"`,
+      [step.flowId, step.stepId],
+    );
+    const escalation = rows[0];
+    if (!escalation) return release(ctx, step);
+    tx.event('escalation.expired', step.stepId, { escalationId: escalation.id, onTimeout: escalation.onTimeout ?? 'abort' });
+    if (escalation.onTimeout === 'skip') {
+      await recordStepSuccess(tx, step, null, { owner: ctx.owner, status: 'skipped', note: { reason: 'escalation expired; onTimeout skip' } });
+      return;
+    }
+    const error = { errorType: 'timeout', message: 'the escalation expired without an answer (onTimeout abort)' };
+    const ok = await updateStepIfOwned(
+      tx,
+      step,
+      ctx.owner,
+      `status = 'failed', error = $2, finished_at = now(), run_at = NULL, due_action = NULL, lease_owner = NULL, lease_expires_at = NULL`,
+      [JSON.stringify(error)],
+    );
+    if (!ok) return;
+    await settleFailedStep(tx, step, error);
+    await refreshWaiting(tx);
+  });
+}

@@ -1,0 +1,17 @@
+// What the executor's work handlers need: the database, its own lease id,
+// the clock and randomness (injected), the error patterns, the HTTP pool.
+import type { Dispatcher } from 'undici';
+import type { PatternSet } from '../domain/pattern-set.js';
+import type { Logger } from '../logger.js';
+import type { Database } from '../store/database.js';
+
+export interface WorkContext {
+  db: Database;
+  logger: Logger;
+  /** Lease owner id of this executor. */
+  owner: string;
+  now: () => number;
+  random: () => number;
+  patterns: () => PatternSet;
+  agent: Dispatcher;
+}

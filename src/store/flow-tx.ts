@@ -1,0 +1,173 @@
+// A transaction on one flow. Opening it locks the flow row (FOR UPDATE), which
+// serialises every state change of that flow: completions of parallel steps,
+// cancel, restart, escalation answers. Lock order is always flow, then steps.
+// Events get consecutive per-flow sequence numbers from the locked row; the
+// flow's changed fields and the events are written by finish().
+import type pg from 'pg';
+import type { NormalizedPlan } from '../domain/plan.js';
+import { isTerminalFlowStatus, type FlowStatus, type Mode } from '../domain/statuses.js';
+import { FLOW_CHANNEL, WORK_CHANNEL } from './channels.js';
+
+export interface FlowRow {
+  id: string;
+  name: string;
+  mode: Mode;
+  status: FlowStatus;
+  input: unknown;
+  labels: Record<string, string>;
+  plan: NormalizedPlan;
+  quality: number;
+  error: unknown;
+  notify: { url: string; events: string[] } | null;
+  deadlineAt: Date | null;
+  eventSeq: number;
+  stepsRemaining: number;
+  stepsFailed: number;
+  traceId: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export const FLOW_COLUMNS = `id, name, mode, status, input, labels, plan, quality, error, notify,
+  deadline_at AS "deadlineAt", event_seq AS "eventSeq", steps_remaining AS "stepsRemaining",
+  steps_failed AS "stepsFailed", trace_id AS "traceId", created_at AS "createdAt",
+  started_at AS "startedAt", finished_at AS "finishedAt"`;
+
+export interface PendingEvent {
+  type: string;
+  stepId?: string | null | undefined;
+  data: Record<string, unknown>;
+  at?: Date | undefined;
+}
+
+type FlowPatch = Partial<Pick<FlowRow, 'status' | 'quality' | 'error' | 'stepsRemaining' | 'stepsFailed' | 'finishedAt' | 'input'>>;
+
+const PATCH_COLUMNS: Record<keyof FlowPatch, string> = {
+  status: 'status',
+  quality: 'quality',
+  error: 'error',
+  stepsRemaining: 'steps_remaining',
+  stepsFailed: 'steps_failed',
+  finishedAt: 'finished_at',
+  input: 'input',
+};
+
+export class FlowTx {
+  private readonly events: (PendingEvent & { seq: number })[] = [];
+  private patch: FlowPatch = {};
+  /** Called after commit, e.g. to wake the local executor. */
+  readonly afterCommit: (() => void)[] = [];
+  private readonly notifications = new Map<string, string>();
+  private readonly initialStatus: FlowStatus;
+
+  constructor(
+    readonly client: pg.PoolClient,
+    readonly flow: FlowRow,
+    /**
+     * Who changes the flow. The executor finds work it made due by itself
+     * (its loop claims again after every completion); anyone else wakes the
+     * executors with a NOTIFY, so the hot path sends none.
+     */
+    readonly origin: 'executor' | 'api' = 'api',
+  ) {
+    this.initialStatus = flow.status;
+  }
+
+  /** Some step of this flow is due now. */
+  workDue(): void {
+    if (this.origin === 'api') this.notify(WORK_CHANNEL);
+  }
+
+  /** Sends NOTIFY `channel` with `payload` when the transaction commits (deduplicated). */
+  notify(channel: string, payload = ''): void {
+    this.notifications.set(`${channel}\u0000${payload}`, channel);
+  }
+
+  /** Queues an event; it gets the next per-flow seq. */
+  event(type: string, stepId: string | null | undefined, data: Record<string, unknown>, at?: Date): void {
+    this.flow.eventSeq += 1;
+    this.events.push({ type, stepId, data, at, seq: this.flow.eventSeq });
+  }
+
+  /** Changes flow fields (applied to the in-memory row at once, written by finish()). */
+  set(patch: FlowPatch): void {
+    Object.assign(this.flow, patch);
+    this.patch = { ...this.patch, ...patch };
+  }
+
+  async finish(): Promise<void> {
+    if (this.flow.status !== this.initialStatus && isTerminalFlowStatus(this.flow.status)) this.notify(FLOW_CHANNEL, this.flow.id);
+    await this.writeFlow();
+    if (this.notifications.size > 0) {
+      const keys = [...this.notifications.keys()];
+      await this.client.query('SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n(c, p)', [
+        keys.map((k) => k.split('\u0000')[0]),
+        keys.map((k) => k.split('\u0000')[1]),
+      ]);
+    }
+  }
+
+  private async writeFlow(): Promise<void> {
+    if (this.events.length === 0 && Object.keys(this.patch).length === 0) return;
+    const sets = ['event_seq = $2', 'updated_at = now()'];
+    const values: unknown[] = [this.flow.id, this.flow.eventSeq];
+    for (const [key, value] of Object.entries(this.patch)) {
+      values.push(key === 'error' || key === 'input' ? JSON.stringify(value) : value);
+      sets.push(`${PATCH_COLUMNS[key as keyof FlowPatch]} = $${values.length}`);
+    }
+    if (this.events.length === 0) {
+      await this.client.query(`UPDATE flows SET ${sets.join(', ')} WHERE id = $1`, values);
+      return;
+    }
+    const events = JSON.stringify(
+      this.events.map((e) => ({ seq: e.seq, type: e.type, step_id: e.stepId ?? null, data: e.data, at: (e.at ?? null)?.toISOString() ?? null })),
+    );
+    values.push(events);
+    await this.client.query(
+      `WITH f AS (UPDATE flows SET ${sets.join(', ')} WHERE id = $1)
+       INSERT INTO flow_events (flow_id, seq, at, type, step_id, data)
+       SELECT $1, e.seq, COALESCE(e.at, now()), e.type, e.step_id, e.data
+         FROM jsonb_to_recordset($${values.length}::jsonb) AS e(seq int, at timestamptz, type text, step_id text, data jsonb)`,
+      values,
+    );
+  }
+}
+
+/** Locks the flow row and returns a FlowTx, or undefined when the flow does not exist. */
+export async function openFlowTx(client: pg.PoolClient, flowId: string, origin: FlowTx['origin'] = 'api'): Promise<FlowTx | undefined> {
+  const { rows } = await client.query<FlowRow>(`SELECT ${FLOW_COLUMNS} FROM flows WHERE id = $1 FOR UPDATE`, [flowId]);
+  return rows[0] ? new FlowTx(client, rows[0], origin) : undefined;
+}
+
+/**
+ * Runs `fn` in a transaction holding the flow's lock, writes the flow's
+ * changes and events, commits, then runs the afterCommit hooks. Returns
+ * undefined when the flow does not exist.
+ */
+export async function runFlowTx<T>(
+  db: { transaction: <R>(fn: (client: pg.PoolClient) => Promise<R>) => Promise<R> },
+  flowId: string,
+  fn: (tx: FlowTx) => Promise<T>,
+  origin: FlowTx['origin'] = 'api',
+): Promise<T | undefined> {
+  const outcome = await db.transaction(async (client) => {
+    const tx = await openFlowTx(client, flowId, origin);
+    if (!tx) return undefined;
+    const result = await fn(tx);
+    await tx.finish();
+    return { result, tx };
+  });
+  if (!outcome) return undefined;
+  for (const hook of outcome.tx.afterCommit) hook();
+  return outcome.result;
+}
+
+/** Outputs of the flow's steps that have one, for `$steps` in expressions. */
+export async function loadStepOutputs(client: Pick<pg.PoolClient, 'query'>, flowId: string): Promise<Record<string, { output: unknown }>> {
+  const { rows } = await client.query<{ stepId: string; output: unknown }>(
+    `SELECT step_id AS "stepId", output FROM steps WHERE flow_id = $1 AND output IS NOT NULL`,
+    [flowId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.stepId, { output: r.output }]));
+}

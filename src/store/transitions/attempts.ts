@@ -1,0 +1,68 @@
+// Attempt records and the lease-conditioned step update every outcome starts with.
+import { v7 as uuidv7 } from 'uuid';
+import type { FlowTx } from '../flow-tx.js';
+import type { StepRow } from '../step-row.js';
+
+export interface AttemptInfo {
+  /** attempts.id; a task attempt reuses its task id so late answers can be recognised. */
+  id?: string;
+  /** X-Rebound-Attempt of this attempt. */
+  number: number;
+  alternativeId: string | null;
+  phase: 'forward' | 'compensate';
+  startedAt: Date;
+  finishedAt: Date;
+  /** Replica or worker that ran it. */
+  executedBy: string;
+}
+
+export async function insertAttempt(tx: FlowTx, step: StepRow, info: AttemptInfo, outcome: 'succeeded' | 'failed', error: unknown): Promise<void> {
+  await tx.client.query(
+    `INSERT INTO attempts (id, step_row_id, flow_id, step_id, phase, alternative_id, number, outcome, error, executed_by, started_at, finished_at, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [
+      info.id ?? uuidv7(),
+      step.id,
+      step.flowId,
+      step.stepId,
+      info.phase,
+      info.alternativeId,
+      info.number,
+      outcome,
+      error === undefined || error === null ? null : JSON.stringify(error),
+      info.executedBy,
+      info.startedAt,
+      info.finishedAt,
+      Math.max(0, Math.round(info.finishedAt.getTime() - info.startedAt.getTime())),
+    ],
+  );
+}
+
+/**
+ * Runs `UPDATE steps SET <sets> WHERE id = $1` only while `owner` still holds
+ * the lease (or, with owner null, while the step is in one of `statuses`).
+ * Returns false when the condition no longer holds: the work was lost.
+ */
+export async function updateStepIfOwned(
+  tx: FlowTx,
+  step: StepRow,
+  owner: string | null,
+  sets: string,
+  values: unknown[],
+  statuses: string[] = [],
+): Promise<boolean> {
+  const guard = owner !== null ? `lease_owner = $${values.length + 2}` : `status = ANY($${values.length + 2})`;
+  const result = await tx.client.query(`UPDATE steps SET ${sets}, updated_at = now() WHERE id = $1 AND ${guard}`, [
+    step.id,
+    ...values,
+    owner ?? statuses,
+  ]);
+  return result.rowCount === 1;
+}
+
+/** The `step.started` event, once per step, dated when its first attempt began. */
+export function noteFirstStart(tx: FlowTx, step: StepRow, info: AttemptInfo): void {
+  if (info.phase === 'forward' && step.attemptsTotal === 0) {
+    tx.event('step.started', step.stepId, { kind: step.definition.kind }, info.startedAt);
+  }
+}

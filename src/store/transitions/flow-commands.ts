@@ -1,0 +1,66 @@
+// Commands a client gives a flow: cancel (with or without compensation) and
+// restart from a step (earlier checkpoints kept, the rest run again).
+import { defaultCancelCompensates } from '../../domain/atomic-modes.js';
+import { isTerminalFlowStatus } from '../../domain/statuses.js';
+import type { FlowTx } from '../flow-tx.js';
+import { endFlow } from './flow-progress.js';
+
+export class CommandRefused extends Error {}
+
+export async function cancelFlow(tx: FlowTx, compensate: boolean | undefined, by: string | null): Promise<void> {
+  if (isTerminalFlowStatus(tx.flow.status) || tx.flow.status === 'compensating') {
+    throw new CommandRefused(`flow is already ${tx.flow.status}`);
+  }
+  const doCompensate = compensate ?? defaultCancelCompensates(tx.flow.mode);
+  await endFlow(tx, { errorType: 'cancelled', message: `cancelled${by ? ` by ${by}` : ''}` }, { compensate: doCompensate, final: 'cancelled' });
+}
+
+const RESTARTABLE = new Set(['failed', 'cancelled', 'completed_with_errors']);
+const KEPT = new Set(['succeeded', 'skipped']);
+
+interface StepState {
+  stepId: string;
+  position: number;
+  status: string;
+  dependsOn: string[];
+  quality: number | null;
+}
+
+/**
+ * Steps before `fromStep` (default: the first failed one) that succeeded or
+ * were skipped keep their checkpoints and never run again; every other step
+ * is reset and runs again. Returns the ids of the steps that will run.
+ */
+export async function restartFlow(tx: FlowTx, fromStep: string | undefined, input: unknown): Promise<string[]> {
+  if (!RESTARTABLE.has(tx.flow.status)) throw new CommandRefused(`only failed, cancelled or completed_with_errors flows restart; this one is ${tx.flow.status}`);
+  const { rows } = await tx.client.query<StepState>(
+    `SELECT step_id AS "stepId", position, status, depends_on AS "dependsOn", quality FROM steps WHERE flow_id = $1 ORDER BY position FOR UPDATE`,
+    [tx.flow.id],
+  );
+  const from = fromStep ? rows.find((r) => r.stepId === fromStep) : (rows.find((r) => r.status === 'failed') ?? rows.find((r) => !KEPT.has(r.status)));
+  if (!from) throw new CommandRefused(fromStep ? `unknown step "${fromStep}"` : 'nothing to restart: every step succeeded');
+  const reset = rows.filter((r) => r.position >= from.position || !KEPT.has(r.status));
+  const resetIds = new Set(reset.map((r) => r.stepId));
+  const pending = reset.map((r) => ({ stepId: r.stepId, pendingDeps: r.dependsOn.filter((d) => resetIds.has(d)).length }));
+  await tx.client.query(
+    `UPDATE steps s
+        SET status = CASE WHEN p.pending_deps = 0 THEN 'scheduled' ELSE 'pending' END,
+            pending_deps = p.pending_deps,
+            run_at = CASE WHEN p.pending_deps = 0 THEN now() END,
+            due_action = CASE WHEN p.pending_deps = 0 THEN 'attempt' END,
+            definition = s.config->'primary', alternative_id = NULL, fallback_index = 0, degradation_index = 0,
+            attempt = 0, counted_attempts = 0, correction_rerun = false, corrections_used = '{}', strategy = NULL,
+            quality = NULL, output = NULL, error = NULL, last_delay_ms = NULL, first_failure_at = NULL,
+            lease_owner = NULL, lease_expires_at = NULL, task_id = NULL, task_input = NULL, task_worker_id = NULL,
+            task_claimed_at = NULL, completion_order = NULL, compensation_status = NULL, compensation_error = NULL,
+            compensation_attempt = 0, started_at = NULL, finished_at = NULL, updated_at = now()
+       FROM jsonb_to_recordset($2::jsonb) AS p(step_id text, pending_deps int)
+      WHERE s.flow_id = $1 AND s.step_id = p.step_id`,
+    [tx.flow.id, JSON.stringify(pending.map((p) => ({ step_id: p.stepId, pending_deps: p.pendingDeps })))],
+  );
+  const quality = rows.filter((r) => !resetIds.has(r.stepId)).reduce((q, r) => q * (r.quality ?? 1), 1);
+  tx.set({ status: 'running', error: null, finishedAt: null, stepsRemaining: reset.length, stepsFailed: 0, quality, ...(input !== undefined ? { input } : {}) });
+  tx.event('flow.restarted', from.stepId, { fromStep: from.stepId, steps: reset.map((r) => r.stepId), inputReplaced: input !== undefined });
+  tx.workDue();
+  return reset.map((r) => r.stepId);
+}

@@ -1,0 +1,188 @@
+// A failed attempt: classified, run through the recovery ladder, and the
+// decision written with the attempt and its events in the same transaction.
+import { failureConsequence } from '../../domain/atomic-modes.js';
+import type { Classification } from '../../domain/classifier.js';
+import { renderTemplate, type ExpressionBindings } from '../../domain/expressions.js';
+import { decide, type BreakerView, type Decision } from '../../domain/ladder.js';
+import { applyPatch } from '../../domain/patch.js';
+import type { Alternative, Degradation, ExecutableDefinition } from '../../domain/plan.js';
+import type { FlowTx } from '../flow-tx.js';
+import type { StepRow } from '../step-row.js';
+import { insertAttempt, noteFirstStart, updateStepIfOwned, type AttemptInfo } from './attempts.js';
+import { openEscalation, refreshWaiting } from './escalation-writes.js';
+import { endFlow, settleSteps, skipDependents } from './flow-progress.js';
+
+export interface FailureContext {
+  now: Date;
+  random: () => number;
+  /** Outputs of the flow's steps, for expressions in patches ($steps). */
+  loadBindings: (error: Classification) => Promise<ExpressionBindings>;
+  breaker?: BreakerView;
+}
+
+/** The classified error as stored on steps, attempts and events. */
+export function errorRecord(error: Classification): Record<string, unknown> {
+  return { ...error };
+}
+
+function stripAlternative(alt: Alternative | (Alternative & { quality: number })): ExecutableDefinition {
+  const { id: _id, when: _when, ...definition } = alt as Alternative & { quality?: number };
+  delete (definition as { quality?: number }).quality;
+  return definition as ExecutableDefinition;
+}
+
+async function degradedDefinition(step: StepRow, d: Degradation, bindings: ExpressionBindings): Promise<ExecutableDefinition> {
+  if ('patch' in d) return applyPatch(step.config.primary, await renderTemplate(d.patch, bindings));
+  return stripAlternative(d);
+}
+
+/** Records a failed attempt and applies the ladder's decision. False when the work was lost. */
+export async function recordStepFailure(
+  tx: FlowTx,
+  step: StepRow,
+  owner: string | null,
+  error: Classification,
+  attempt: AttemptInfo,
+  ctx: FailureContext,
+): Promise<boolean> {
+  const counted = step.countedAttempts + (step.correctionRerun ? 0 : 1);
+  const firstFailureAt = step.firstFailureAt ?? attempt.finishedAt;
+  const decision = decide({
+    step: {
+      config: step.config,
+      current: step.definition,
+      alternativeId: step.alternativeId,
+      fallbackIndex: step.fallbackIndex,
+      degradationIndex: step.degradationIndex,
+      countedAttempts: counted,
+      correctionsUsed: step.correctionsUsed,
+      firstFailureAt: firstFailureAt.getTime(),
+      previousDelayMs: step.lastDelayMs ?? undefined,
+    },
+    error,
+    flow: { cancelled: tx.flow.status === 'cancelled', deadlineAt: tx.flow.deadlineAt?.getTime() ?? null },
+    breaker: ctx.breaker,
+    now: ctx.now.getTime(),
+    random: ctx.random,
+  });
+  const base = { number: attempt.number, counted, firstFailureAt, error: errorRecord(error) };
+  const ok = await applyDecision(tx, step, owner, decision, base, ctx, error);
+  if (!ok) return false;
+  if (['retry', 'wait_circuit', 'correct', 'fallback', 'degrade'].includes(decision.strategy)) tx.workDue();
+  await insertAttempt(tx, step, attempt, 'failed', base.error);
+  noteFirstStart(tx, step, attempt);
+  tx.event('attempt.failed', step.stepId, { attempt: attempt.number, alternativeId: attempt.alternativeId, error: base.error }, attempt.finishedAt);
+  const delayMs = 'delayMs' in decision ? decision.delayMs : undefined;
+  tx.event('recovery.decided', step.stepId, { strategy: decision.strategy, ...(delayMs !== undefined ? { delayMs } : {}), reason: decision.reason });
+  await followUp(tx, step, decision, error);
+  return true;
+}
+
+interface FailureBase {
+  number: number;
+  counted: number;
+  firstFailureAt: Date;
+  error: Record<string, unknown>;
+}
+
+/** The step-row write of each decision, conditioned on the lease. */
+async function applyDecision(
+  tx: FlowTx,
+  step: StepRow,
+  owner: string | null,
+  d: Decision,
+  b: FailureBase,
+  ctx: FailureContext,
+  error: Classification,
+): Promise<boolean> {
+  const common = `attempt = $2, counted_attempts = $3, first_failure_at = $4, error = $5, attempts_total = attempts_total + 1,
+                  lease_owner = NULL, lease_expires_at = NULL, task_id = NULL`;
+  const values: unknown[] = [b.number, b.counted, b.firstFailureAt, JSON.stringify(b.error)];
+  const write = (sets: string, more: unknown[] = []) => updateStepIfOwned(tx, step, owner, `${common}, ${sets}`, [...values, ...more], ['running', 'waiting', 'scheduled']);
+  const rerunNow = `status = 'scheduled', due_action = 'attempt', run_at = now()`;
+  switch (d.strategy) {
+    case 'retry':
+      return write(
+        `status = 'scheduled', due_action = 'attempt', run_at = now() + $6 * interval '1 millisecond',
+         correction_rerun = false, last_delay_ms = $7, strategy = 'retry'`,
+        [d.delayMs, d.previousDelayMs],
+      );
+    case 'wait_circuit':
+      return write(`status = 'scheduled', due_action = 'attempt', run_at = now() + $6 * interval '1 millisecond'`, [d.delayMs]);
+    case 'correct': {
+      const patch = await renderTemplate(d.patch, await ctx.loadBindings(error));
+      const used = { ...step.correctionsUsed, [d.correctionIndex]: (step.correctionsUsed[d.correctionIndex] ?? 0) + 1 };
+      return write(`${rerunNow}, definition = $6, corrections_used = $7, correction_rerun = true, strategy = 'correct'`, [
+        JSON.stringify(applyPatch(step.definition, patch)),
+        JSON.stringify(used),
+      ]);
+    }
+    case 'fallback':
+      return write(
+        `${rerunNow}, definition = $6, alternative_id = $7, fallback_index = $8, attempt = 0, counted_attempts = 0,
+         correction_rerun = false, last_delay_ms = NULL, strategy = 'fallback'`,
+        [JSON.stringify(stripAlternative(d.alternative)), d.alternative.id, d.index + 1],
+      );
+    case 'degrade': {
+      const definition = await degradedDefinition(step, d.degradation, await ctx.loadBindings(error));
+      return write(
+        `${rerunNow}, definition = $6, alternative_id = $7, degradation_index = $8, attempt = 0, counted_attempts = 0,
+         correction_rerun = false, last_delay_ms = NULL, strategy = 'degrade'`,
+        [JSON.stringify(definition), d.degradation.id, d.index + 1],
+      );
+    }
+    case 'escalate':
+      return write(`status = 'waiting', due_action = NULL, run_at = NULL, strategy = 'escalate'`);
+    case 'stop':
+    case 'fail':
+      return write(`status = 'failed', finished_at = now(), run_at = NULL, due_action = NULL`);
+  }
+}
+
+/** What a decision does beyond the step row: escalations, flow consequences. */
+async function followUp(tx: FlowTx, step: StepRow, d: Decision, error: Classification): Promise<void> {
+  if (d.strategy === 'escalate') {
+    const policy = step.config.escalation!;
+    const opened = await openEscalation(tx, {
+      kind: 'recovery',
+      stepId: step.stepId,
+      reason: d.reason,
+      message: policy.message ?? null,
+      error: errorRecord(error),
+      attempts: step.attemptsTotal + 1,
+      timeoutMs: policy.timeoutMs ?? null,
+      onTimeout: policy.onTimeout ?? 'abort',
+    });
+    if (opened.expiresAt) {
+      await tx.client.query(`UPDATE steps SET due_action = 'escalation_timeout', run_at = $2 WHERE id = $1`, [step.id, opened.expiresAt]);
+    }
+    await refreshWaiting(tx);
+    return;
+  }
+  if (d.strategy === 'stop' || d.strategy === 'fail') {
+    const stepError = d.strategy === 'stop' ? { ...errorRecord(error), errorType: d.error, message: d.reason } : errorRecord(error);
+    await settleFailedStep(tx, step, stepError, d.strategy === 'stop' ? d.error : undefined);
+  }
+}
+
+/**
+ * A step that finally failed: tolerated (dependents skipped) or the end of
+ * the flow, as its atomic mode says. A passed deadline always ends the flow.
+ */
+export async function settleFailedStep(tx: FlowTx, step: StepRow, stepError: Record<string, unknown>, stop?: 'cancelled' | 'deadline_exceeded'): Promise<void> {
+  tx.event('step.failed', step.stepId, { error: stepError });
+  if (stop === 'cancelled') return;
+  if (stop === 'deadline_exceeded') {
+    await endFlow(tx, { errorType: 'deadline_exceeded', message: 'the flow passed its deadline', stepId: step.stepId }, { compensate: tx.flow.mode !== 'lenient', final: 'failed' });
+    return;
+  }
+  if (failureConsequence(tx.flow.mode, step.critical) === 'tolerate') {
+    tx.set({ stepsFailed: tx.flow.stepsFailed + 1 });
+    const skipped = await skipDependents(tx, [step.stepId], `dependency ${step.stepId} failed`);
+    if (step.status === 'waiting') await refreshWaiting(tx);
+    settleSteps(tx, 1 + skipped);
+    return;
+  }
+  const message = typeof stepError.message === 'string' ? stepError.message : 'step failed';
+  await endFlow(tx, { errorType: String(stepError.errorType ?? 'unknown'), message: `step ${step.stepId} failed: ${message}`, stepId: step.stepId }, { compensate: true, final: 'failed' });
+}

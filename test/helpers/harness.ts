@@ -1,0 +1,130 @@
+// The app, an executor and a notifier on a fresh database: what executor and
+// API tests drive through HTTP injection.
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { EMPTY_PATTERN_SET, type PatternSet } from '../../src/domain/pattern-set.js';
+import { createExecutor, type Executor, type ExecutorOptions } from '../../src/executor/executor.js';
+import { createNotifier, type Notifier } from '../../src/executor/notifier.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics.js';
+import { createDatabase, type Database } from '../../src/store/database.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export interface Harness {
+  app: FastifyInstance;
+  db: Database;
+  database: TestDatabase;
+  notifier: Notifier;
+  executor: Executor;
+  /** Starts another executor on the same database (a second replica). */
+  addExecutor(options?: Partial<ExecutorOptions>): Executor;
+  submit(plan: unknown, options?: { waitMs?: number; headers?: Record<string, string> }): Promise<{ statusCode: number; body: FlowBody }>;
+  flow(id: string): Promise<FlowBody>;
+  events(id: string): Promise<EventBody[]>;
+  /** Polls the flow until its status is one of `statuses`. */
+  waitFor(id: string, statuses: string[], timeoutMs?: number): Promise<FlowBody>;
+  close(): Promise<void>;
+}
+
+export interface FlowBody {
+  id: string;
+  status: string;
+  quality: number;
+  error: Record<string, unknown> | null;
+  output: Record<string, unknown>;
+  steps: StepBody[];
+  [key: string]: unknown;
+}
+
+export interface StepBody {
+  id: string;
+  status: string;
+  attempts: number;
+  strategy: string | null;
+  alternativeId: string | null;
+  quality: number | null;
+  output: unknown;
+  error: Record<string, unknown> | null;
+  compensation: { status: string; error: unknown } | null;
+  history: { number: number; outcome: string; alternativeId: string | null; phase: string; error: Record<string, unknown> | null }[];
+  [key: string]: unknown;
+}
+
+export interface EventBody {
+  seq: number;
+  at: string;
+  type: string;
+  stepId?: string;
+  data: Record<string, unknown>;
+}
+
+export async function startHarness(
+  options: { env?: Record<string, string>; executor?: Partial<ExecutorOptions>; patterns?: () => PatternSet; startExecutor?: boolean } = {},
+): Promise<Harness> {
+  const database = await createTestDatabase();
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const config = loadConfig({ ...options.env, DATABASE_URL: database.url });
+  const db = createDatabase({ url: database.url, logger, poolSize: 10 });
+  const notifier = createNotifier(database.url, logger);
+  await notifier.start();
+  const app = await buildApp({ config, logger, db, metrics: createMetrics(), isReady: async () => true, notifier });
+  const executors: Executor[] = [];
+  const addExecutor = (extra: Partial<ExecutorOptions> = {}) => {
+    const executor = createExecutor({
+      db,
+      logger,
+      patterns: options.patterns ?? (() => EMPTY_PATTERN_SET),
+      concurrency: 32,
+      leaseMs: config.leaseMs,
+      notifier,
+      pollIntervalMs: 200,
+      ...options.executor,
+      ...extra,
+    });
+    executors.push(executor);
+    executor.start();
+    return executor;
+  };
+  const executor = options.startExecutor === false ? (undefined as unknown as Executor) : addExecutor();
+
+  const flow = async (id: string) => (await app.inject({ method: 'GET', url: `/v1/flows/${id}` })).json() as FlowBody;
+  return {
+    app,
+    db,
+    database,
+    notifier,
+    executor,
+    addExecutor,
+    async submit(plan, o = {}) {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/flows${o.waitMs !== undefined ? `?waitMs=${o.waitMs}` : ''}`,
+        payload: plan as object,
+        headers: o.headers ?? {},
+      });
+      return { statusCode: res.statusCode, body: res.json() as FlowBody };
+    },
+    flow,
+    async events(id) {
+      const res = await app.inject({ method: 'GET', url: `/v1/flows/${id}/events` });
+      return (res.json() as { items: EventBody[] }).items;
+    },
+    async waitFor(id, statuses, timeoutMs = 15_000) {
+      const started = Date.now();
+      for (;;) {
+        const body = await flow(id);
+        if (statuses.includes(body.status)) return body;
+        if (Date.now() - started > timeoutMs) throw new Error(`flow ${id} is ${body.status}, not ${statuses.join('/')} after ${timeoutMs} ms: ${JSON.stringify(body, null, 1)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async close() {
+      await Promise.all(executors.map((e) => e.stop()));
+      await app.close();
+      await notifier.stop();
+      await db.close();
+      await database.drop();
+    },
+  };
+}
