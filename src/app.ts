@@ -3,17 +3,22 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createEscalationService } from './api/escalations/escalation-service.js';
+import { escalationRoutes } from './api/escalations/routes.js';
 import { createFlowService } from './api/flows/flow-service.js';
 import { createFlowWaiters } from './api/flows/flow-waiters.js';
 import { flowRoutes } from './api/flows/routes.js';
 import { opsRoutes } from './api/ops/routes.js';
 import './api/principal.js';
+import { taskRoutes } from './api/tasks/routes.js';
+import { createTaskService } from './api/tasks/task-service.js';
 import { registerProblemHandler } from './api/problem-handler.js';
 import { registerRequestMetrics } from './api/request-metrics.js';
 import { registerSwagger } from './api/swagger.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { EMPTY_PATTERN_SET, type PatternSet } from './domain/pattern-set.js';
 import type { Notifier } from './executor/notifier.js';
 import type { Database } from './store/database.js';
 
@@ -29,6 +34,8 @@ export interface AppDeps {
   isReady: () => Promise<boolean>;
   /** LISTEN/NOTIFY wake-ups (waiters, long polls); without one they poll. */
   notifier?: Notifier | undefined;
+  /** The current error patterns, for classifying task failures. */
+  patterns?: (() => PatternSet) | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -57,12 +64,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('principal', null);
 
   const waiters = createFlowWaiters({ db: deps.db, notifier: deps.notifier });
-  app.addHook('onClose', async () => waiters.close());
+  // Long waits end before the server waits for in-flight requests to finish.
+  app.addHook('preClose', async () => waiters.close());
   const flows = createFlowService({ db: deps.db, waiters });
 
   await registerSwagger(app);
   await app.register(opsRoutes, { isReady: deps.isReady, metrics: deps.metrics, metricsToken: deps.config.metricsToken });
   await app.register(flowRoutes, { flows });
+  const tasks = createTaskService({ db: deps.db, notifier: deps.notifier, leaseMs: deps.config.leaseMs, patterns: deps.patterns ?? (() => EMPTY_PATTERN_SET) });
+  app.addHook('preClose', async () => tasks.close());
+  await app.register(taskRoutes, { tasks });
+  await app.register(escalationRoutes, { escalations: createEscalationService({ db: deps.db }) });
   await app.ready();
   return app;
 }

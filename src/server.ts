@@ -2,6 +2,9 @@
 // migrations, app, listen, background services, graceful close.
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { EMPTY_PATTERN_SET } from './domain/pattern-set.js';
+import { createExecutor } from './executor/executor.js';
+import { createNotifier } from './executor/notifier.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createDatabase } from './store/database.js';
@@ -51,14 +54,24 @@ async function main(): Promise<void> {
   const { db, embedded } = await openDatabase(config, logger);
   const expectedMigrations = (await readMigrations()).length;
   const metrics = createMetrics();
+  const notifier = createNotifier(db.url, logger);
+  await notifier.start();
+  const patterns = () => EMPTY_PATTERN_SET;
   const app = await buildApp({
     config,
     logger,
     db,
     metrics,
+    notifier,
+    patterns,
     isReady: () => migrationsApplied((sql) => db.query(sql), expectedMigrations),
   });
   const background: BackgroundService[] = [];
+  if (config.executorEnabled) {
+    background.push(
+      createExecutor({ db, logger, patterns, concurrency: config.executorConcurrency, leaseMs: config.leaseMs, notifier }),
+    );
+  }
 
   let closing = false;
   const close = async (signal: string) => {
@@ -71,6 +84,7 @@ async function main(): Promise<void> {
     try {
       await Promise.all(background.map((s) => s.stop()));
       await app.close();
+      await notifier.stop();
       await db.close();
       await embedded?.stop();
       logger.info('shutdown complete');

@@ -99,7 +99,8 @@ export function containsExpression(value: unknown): boolean {
 }
 
 function toBindings(b: ExpressionBindings): Record<string, unknown> {
-  return { input: b.input, steps: b.steps, flow: b.flow, step: b.step, error: b.error };
+  // $error is bound only inside recovery rules, so JSONata's own $error() stays callable elsewhere.
+  return { input: b.input, steps: b.steps, flow: b.flow, step: b.step, ...(b.error !== undefined ? { error: b.error } : {}) };
 }
 
 async function evaluateOne(body: string, path: string, bindings: Record<string, unknown>, limits: ExpressionLimits): Promise<unknown> {

@@ -12,6 +12,7 @@ import type { Database } from '../store/database.js';
 import { CLAIM_DUE_STEPS } from '../store/sql/claim-due-steps.js';
 import type { ClaimedStep } from './claimed-step.js';
 import { Doorbell } from './doorbell.js';
+import { failOverdueFlows } from './deadline-sweeper.js';
 import { runDueWork } from './forward-work.js';
 import type { Notifier } from './notifier.js';
 import { createHttpAgent } from './runners/http-runner.js';
@@ -59,6 +60,7 @@ export function createExecutor(options: ExecutorOptions) {
   let running = false;
   let loopDone: Promise<void> = Promise.resolve();
   let renewTimer: NodeJS.Timeout | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
   const onNotify = () => bell.ring();
 
   async function claim(limit: number): Promise<ClaimedStep[]> {
@@ -133,6 +135,7 @@ export function createExecutor(options: ExecutorOptions) {
       running = true;
       options.notifier?.on(WORK_CHANNEL, onNotify);
       renewTimer = setInterval(() => void renewLeases(), Math.max(250, Math.floor(options.leaseMs / 3)));
+      sweepTimer = setInterval(() => void failOverdueFlows(options.db, logger).catch(() => undefined), 1000);
       loopDone = loop();
     },
     /** Stops claiming, waits for in-flight work up to drainMs, then releases what is left. */
@@ -140,6 +143,7 @@ export function createExecutor(options: ExecutorOptions) {
       if (!running) return;
       running = false;
       options.notifier?.off(WORK_CHANNEL, onNotify);
+      if (sweepTimer) clearInterval(sweepTimer);
       bell.ring();
       await loopDone;
       const drainMs = options.drainMs ?? 10_000;

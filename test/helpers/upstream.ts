@@ -50,7 +50,7 @@ export async function startUpstream(): Promise<Upstream> {
       counts.set(path, count);
       const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, at: Date.now(), count };
       requests.push(recorded);
-      const handler = handlers.get(path) ?? (() => ({ status: 404, body: { message: `no stub for ${path}` } }));
+      const handler: StubHandler = handlers.get(path) ?? (() => ({ status: 404, body: { message: `no stub for ${path}` } }));
       try {
         const r = await handler(recorded);
         if (r.delayMs) await new Promise((resolve) => setTimeout(resolve, r.delayMs));

@@ -208,6 +208,9 @@ CREATE INDEX "flows_name_created_at_idx" ON "flows"("name", "created_at");
 CREATE INDEX "flows_created_at_id_idx" ON "flows"("created_at", "id");
 
 -- CreateIndex
+CREATE INDEX "flows_deadline_at_idx" ON "flows"("deadline_at");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "steps_flow_id_step_id_key" ON "steps"("flow_id", "step_id");
 
 -- CreateIndex

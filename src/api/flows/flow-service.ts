@@ -32,9 +32,9 @@ export function createFlowService({ db, waiters }: { db: Database; waiters: Flow
 
   async function command<T>(id: string, fn: Parameters<typeof runFlowTx<T>>[2]): Promise<T> {
     try {
-      const result = await runFlowTx(db, id, fn);
+      const result = await runFlowTx(db, id, async (tx) => ({ value: await fn(tx) }));
       if (result === undefined) throw new NotFoundError(`flow ${id} does not exist`);
-      return result;
+      return result.value;
     } catch (error) {
       if (error instanceof CommandRefused) throw new ConflictError(error.message);
       throw error;

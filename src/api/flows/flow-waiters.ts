@@ -7,14 +7,14 @@ import type { Database } from '../../store/database.js';
 import { terminalFlows } from '../../store/flow-repository.js';
 
 export function createFlowWaiters({ db, notifier, pollMs = 500 }: { db: Database; notifier?: Notifier | undefined; pollMs?: number }) {
-  const waiting = new Map<string, Set<() => void>>();
+  const waiting = new Map<string, Set<(terminal: boolean) => void>>();
   let poller: NodeJS.Timeout | undefined;
 
-  const settle = (id: string) => {
+  const settle = (id: string, terminal = true) => {
     const set = waiting.get(id);
     if (!set) return;
     waiting.delete(id);
-    for (const resolve of set) resolve();
+    for (const resolve of set) resolve(terminal);
   };
 
   const poll = async () => {
@@ -40,9 +40,9 @@ export function createFlowWaiters({ db, notifier, pollMs = 500 }: { db: Database
       return new Promise<boolean>((resolve) => {
         const set = waiting.get(flowId) ?? new Set();
         waiting.set(flowId, set);
-        const done = () => {
+        const done = (terminal: boolean) => {
           clearTimeout(timer);
-          resolve(true);
+          resolve(terminal);
         };
         const timer = setTimeout(() => {
           set.delete(done);
@@ -56,7 +56,7 @@ export function createFlowWaiters({ db, notifier, pollMs = 500 }: { db: Database
       notifier?.off(FLOW_CHANNEL, onNotify);
       if (poller) clearInterval(poller);
       poller = undefined;
-      for (const id of [...waiting.keys()]) settle(id);
+      for (const id of [...waiting.keys()]) settle(id, false);
     },
   };
 }

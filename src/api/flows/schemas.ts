@@ -105,11 +105,13 @@ export const eventList = z.object({ items: z.array(eventView), nextCursor: z.str
 
 export const cancelBody = z
   .strictObject({ compensate: z.boolean().optional().describe('Default true in strict and conditional modes, false in lenient.') })
-  .optional();
+  .nullish()
+  .describe('Optional body.');
 
 export const restartBody = z
   .strictObject({
     fromStep: stepIdSchema.optional().describe('Default: the first failed step.'),
     input: z.json().optional().describe('Replaces the flow input.'),
   })
-  .optional();
+  .nullish()
+  .describe('Optional body.');

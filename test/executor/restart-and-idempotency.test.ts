@@ -1,0 +1,133 @@
+// Restart from a failed step without re-delivering earlier steps; idempotent
+// submission; waitMs; list filters and pagination; the events endpoint.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+
+let h: Harness;
+let up: Upstream;
+beforeAll(async () => {
+  h = await startHarness();
+  up = await startUpstream();
+});
+afterAll(async () => {
+  await h.close();
+  await up.close();
+});
+
+const keysTo = (flowId: string, path: string) => up.to(path).filter((r) => String(r.headers['idempotency-key']).startsWith(flowId)).map((r) => String(r.headers['idempotency-key']));
+
+describe('restart', () => {
+  it('restarts from the failed step; earlier outputs are kept and never delivered again', async () => {
+    let broken = true;
+    up.on('/one', () => ({ body: { v: 1 } }));
+    up.on('/two', () => (broken ? { status: 500, body: { message: 'still broken' } } : { body: { v: 2 } }));
+    up.on('/three', (r) => ({ body: { got: r.body } }));
+    const plan = {
+      name: 'restartable',
+      mode: 'lenient',
+      input: { k: 'first' },
+      steps: [
+        { id: 'one', kind: 'http', request: { method: 'POST', url: `${up.url}/one` } },
+        { id: 'two', kind: 'http', request: { method: 'POST', url: `${up.url}/two` }, retry: { maxAttempts: 1 } },
+        { id: 'three', kind: 'http', request: { method: 'POST', url: `${up.url}/three`, body: { one: '{% $steps.one.output.body.v %}', k: '{% $input.k %}' } } },
+      ],
+    };
+    const first = await h.submit(plan, { waitMs: 10_000 });
+    expect(first.body.status).toBe('completed_with_errors');
+    expect(first.body.steps.map((s) => s.status)).toEqual(['succeeded', 'failed', 'skipped']);
+
+    broken = false;
+    const res = await h.app.inject({ method: 'POST', url: `/v1/flows/${first.body.id}/restart`, payload: { input: { k: 'second' } } });
+    expect(res.statusCode).toBe(202);
+    const done = await h.waitFor(first.body.id, ['completed']);
+    expect(done.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(keysTo(first.body.id, '/one')).toHaveLength(1);
+    expect(keysTo(first.body.id, '/two')).toHaveLength(2);
+    expect(done.output.three).toMatchObject({ body: { got: { one: 1, k: 'second' } } });
+    const types = (await h.events(first.body.id)).map((e) => e.type);
+    expect(types.filter((t) => t === 'flow.restarted')).toHaveLength(1);
+  });
+
+  it('restarts from a named step and refuses flows that are not failed, cancelled or completed_with_errors', async () => {
+    up.on('/n', () => ({ body: {} }));
+    const ok = await h.submit({ name: 'done', steps: [{ id: 'a', kind: 'noop' }] }, { waitMs: 10_000 });
+    expect(ok.body.status).toBe('completed');
+    const refused = await h.app.inject({ method: 'POST', url: `/v1/flows/${ok.body.id}/restart`, payload: {} });
+    expect(refused.statusCode).toBe(409);
+
+    up.on('/x-fail', () => ({ status: 500 }));
+    const failed = await h.submit(
+      { name: 'named', steps: [{ id: 'a', kind: 'http', request: { url: `${up.url}/n` } }, { id: 'b', kind: 'http', request: { url: `${up.url}/x-fail` }, retry: { maxAttempts: 1 } }] },
+      { waitMs: 10_000 },
+    );
+    expect(failed.body.status).toBe('failed');
+    const unknown = await h.app.inject({ method: 'POST', url: `/v1/flows/${failed.body.id}/restart`, payload: { fromStep: 'zzz' } });
+    expect(unknown.statusCode).toBe(409);
+    const missing = await h.app.inject({ method: 'POST', url: '/v1/flows/0190c0de-0000-7000-8000-000000000000/restart', payload: {} });
+    expect(missing.statusCode).toBe(404);
+  });
+});
+
+describe('submission', () => {
+  it('answers 202 with Location, and replays an Idempotency-Key: same body 200, different body 409', async () => {
+    const plan = { name: 'idem', steps: [{ id: 'a', kind: 'delay', delayMs: 200 }] };
+    const key = `k-${Date.now()}`;
+    const first = await h.app.inject({ method: 'POST', url: '/v1/flows', payload: plan, headers: { 'idempotency-key': key } });
+    expect(first.statusCode).toBe(202);
+    expect(first.headers.location).toBe(`/v1/flows/${first.json().id}`);
+    const again = await h.app.inject({ method: 'POST', url: '/v1/flows', payload: plan, headers: { 'idempotency-key': key } });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().id).toBe(first.json().id);
+    const other = await h.app.inject({ method: 'POST', url: '/v1/flows', payload: { ...plan, name: 'other' }, headers: { 'idempotency-key': key } });
+    expect(other.statusCode).toBe(409);
+    const concurrent = await Promise.all(
+      Array.from({ length: 5 }, () => h.app.inject({ method: 'POST', url: '/v1/flows', payload: plan, headers: { 'idempotency-key': `${key}-c` } })),
+    );
+    expect(new Set(concurrent.map((r) => r.json().id)).size).toBe(1);
+  });
+
+  it('waitMs answers 200 once terminal, 202 when the wait ends first', async () => {
+    const quick = await h.submit({ name: 'quick', steps: [{ id: 'a', kind: 'noop' }] }, { waitMs: 5000 });
+    expect(quick.statusCode).toBe(200);
+    expect(quick.body.status).toBe('completed');
+    const slow = await h.submit({ name: 'slow', steps: [{ id: 'a', kind: 'delay', delayMs: 3000 }] }, { waitMs: 300 });
+    expect(slow.statusCode).toBe(202);
+    expect(slow.body.status).toBe('running');
+  });
+
+  it('rejects unknown fields with 400 and bad JSON paths', async () => {
+    const res = await h.submit({ name: 'x', steps: [{ id: 'a', kind: 'noop', bogus: 1 }] });
+    expect(res.statusCode).toBe(400);
+    const bad = await h.app.inject({ method: 'POST', url: '/v1/flows', payload: JSON.stringify({ name: 'x', steps: [] }).replace('}', ',}'), headers: { 'content-type': 'application/json' } });
+    expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('reading flows', () => {
+  it('lists with status, name and label filters and cursor pagination', async () => {
+    const tag = `t${Date.now()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await h.submit({ name: `list-${tag}`, labels: { run: tag, parity: String(i % 2) }, steps: [{ id: 'a', kind: 'noop' }] }, { waitMs: 5000 })).body.id);
+    const page1 = (await h.app.inject({ method: 'GET', url: `/v1/flows?name=list-${tag}&limit=2` })).json();
+    expect(page1.items.map((f: { id: string }) => f.id)).toEqual([ids[4], ids[3]]);
+    const page2 = (await h.app.inject({ method: 'GET', url: `/v1/flows?name=list-${tag}&limit=2&cursor=${page1.nextCursor}` })).json();
+    expect(page2.items.map((f: { id: string }) => f.id)).toEqual([ids[2], ids[1]]);
+    const labelled = (await h.app.inject({ method: 'GET', url: `/v1/flows?label=run:${tag}&label=parity:0&status=completed` })).json();
+    expect(labelled.items.map((f: { id: string }) => f.id).sort()).toEqual([ids[0], ids[2], ids[4]].sort());
+    const badCursor = await h.app.inject({ method: 'GET', url: '/v1/flows?cursor=nonsense' });
+    expect(badCursor.statusCode).toBe(400);
+    const badLabel = await h.app.inject({ method: 'GET', url: '/v1/flows?label=nocolon' });
+    expect(badLabel.statusCode).toBe(400);
+  });
+
+  it('serves events after a seq, gapless and ordered', async () => {
+    const res = await h.submit({ name: 'ev', steps: [{ id: 'a', kind: 'noop' }, { id: 'b', kind: 'noop' }] }, { waitMs: 5000 });
+    const all = await h.events(res.body.id);
+    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
+    const after = (await h.app.inject({ method: 'GET', url: `/v1/flows/${res.body.id}/events?after=2` })).json();
+    expect(after.items[0].seq).toBe(3);
+    expect((await h.app.inject({ method: 'GET', url: '/v1/flows/0190c0de-0000-7000-8000-000000000000/events' })).statusCode).toBe(404);
+    expect((await h.app.inject({ method: 'GET', url: '/v1/flows/not-a-uuid' })).statusCode).toBe(400);
+  });
+});
