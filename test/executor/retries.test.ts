@@ -32,7 +32,7 @@ function callsOf(flowId: string, path: string) {
 }
 const gaps = (calls: RecordedRequest[]) => calls.slice(1).map((c, i) => c.at - calls[i]!.at);
 
-async function runRetrying(path: string, retry: Record<string, unknown>, failures: number) {
+async function runRetrying(path: string, retry: Record<string, unknown>) {
   const res = await h.submit({ name: `retry-${path}`, steps: [{ id: 's', kind: 'http', request: { method: 'POST', url: `${up.url}${path}` }, retry }] }, { waitMs: 20_000 });
   return { flow: res.body, calls: callsOf(res.body.id, path) };
 }
@@ -49,7 +49,7 @@ describe('retry rung', () => {
     const results = await Promise.all(
       kinds.map(async ([name, policy]) => {
         failThenSucceed(`/bk-${name}`, 3);
-        return runRetrying(`/bk-${name}`, { maxAttempts: 4, jitter: 'none', ...policy }, 3);
+        return runRetrying(`/bk-${name}`, { maxAttempts: 4, jitter: "none", ...policy });
       }),
     );
     for (const [i, [name, , expected]] of kinds.entries()) {
@@ -74,7 +74,7 @@ describe('retry rung', () => {
     const results = await Promise.all(
       cases.map(async ([name, policy]) => {
         failThenSucceed(`/jit-${name}`, 3);
-        return runRetrying(`/jit-${name}`, { maxAttempts: 4, ...policy }, 3);
+        return runRetrying(`/jit-${name}`, { maxAttempts: 4, ...policy });
       }),
     );
     for (const [i, [name, , within]] of cases.entries()) {
@@ -85,7 +85,7 @@ describe('retry rung', () => {
 
   it('gives up after maxAttempts and records every attempt with its classification', async () => {
     failThenSucceed('/always', 99);
-    const { flow, calls } = await runRetrying('/always', { maxAttempts: 3, baseDelayMs: 10, jitter: 'none' }, 99);
+    const { flow, calls } = await runRetrying('/always', { maxAttempts: 3, baseDelayMs: 10, jitter: 'none' });
     expect(calls).toHaveLength(3);
     expect(flow.status).toBe('failed');
     expect(flow.steps[0]).toMatchObject({ status: 'failed', attempts: 3, error: { errorType: 'unavailable', httpStatus: 503, message: 'failure 3' } });
@@ -97,20 +97,20 @@ describe('retry rung', () => {
 
   it('does not retry a non-retryable 4xx, nor an error type outside retryOn', async () => {
     failThenSucceed('/bad-request', 99, 400);
-    const bad = await runRetrying('/bad-request', { maxAttempts: 5, baseDelayMs: 10 }, 99);
+    const bad = await runRetrying('/bad-request', { maxAttempts: 5, baseDelayMs: 10 });
     expect(bad.calls).toHaveLength(1);
     expect(bad.flow.steps[0]!.error).toMatchObject({ errorType: 'validation', retryable: false });
 
     failThenSucceed('/rate', 99, 429);
-    const outside = await runRetrying('/rate', { maxAttempts: 5, baseDelayMs: 10, retryOn: ['timeout', 'unavailable'] }, 99);
+    const outside = await runRetrying('/rate', { maxAttempts: 5, baseDelayMs: 10, retryOn: ['timeout', 'unavailable'] });
     expect(outside.calls).toHaveLength(1);
-    const inside = await runRetrying('/rate', { maxAttempts: 2, baseDelayMs: 10, retryOn: ['rate_limited'] }, 99);
+    const inside = await runRetrying('/rate', { maxAttempts: 2, baseDelayMs: 10, retryOn: ['rate_limited'] });
     expect(inside.calls).toHaveLength(2);
   });
 
   it('honours Retry-After in seconds and as an HTTP date, never earlier', async () => {
     failThenSucceed('/ra-seconds', 1, 429, { 'retry-after': '1' });
-    const seconds = await runRetrying('/ra-seconds', { maxAttempts: 2, baseDelayMs: 10, jitter: 'none' }, 1);
+    const seconds = await runRetrying('/ra-seconds', { maxAttempts: 2, baseDelayMs: 10, jitter: 'none' });
     expect(seconds.flow.status).toBe('completed');
     expect(gaps(seconds.calls)[0]).toBeGreaterThanOrEqual(990);
 
@@ -121,12 +121,12 @@ describe('retry rung', () => {
       seen.add(key);
       return { status: 503, headers: { 'retry-after': new Date(Date.now() + 2000).toUTCString() } };
     });
-    const date = await runRetrying('/ra-date', { maxAttempts: 2, baseDelayMs: 10, jitter: 'none' }, 1);
+    const date = await runRetrying('/ra-date', { maxAttempts: 2, baseDelayMs: 10, jitter: 'none' });
     expect(date.flow.status).toBe('completed');
     expect(gaps(date.calls)[0]).toBeGreaterThanOrEqual(1000);
 
     failThenSucceed('/ra-ignored', 1, 429, { 'retry-after': '5' });
-    const ignored = await runRetrying('/ra-ignored', { maxAttempts: 2, baseDelayMs: 10, jitter: 'none', respectRetryAfter: false }, 1);
+    const ignored = await runRetrying('/ra-ignored', { maxAttempts: 2, baseDelayMs: 10, jitter: 'none', respectRetryAfter: false });
     expect(gaps(ignored.calls)[0]).toBeLessThan(1000);
   }, 30_000);
 
