@@ -5,6 +5,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createEscalationService } from './api/escalations/escalation-service.js';
 import { escalationRoutes } from './api/escalations/routes.js';
+import { createAnalyzeService } from './api/errors/analyze-service.js';
+import { createPatternService } from './api/errors/pattern-service.js';
+import { errorRoutes } from './api/errors/routes.js';
 import { createFlowService } from './api/flows/flow-service.js';
 import { createFlowWaiters } from './api/flows/flow-waiters.js';
 import { flowRoutes } from './api/flows/routes.js';
@@ -18,9 +21,10 @@ import { registerSwagger } from './api/swagger.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { EMPTY_PATTERN_SET, type PatternSet } from './domain/pattern-set.js';
 import type { Notifier } from './executor/notifier.js';
 import type { Database } from './store/database.js';
+import type { ErrorFrequency } from './store/error-frequency.js';
+import type { PatternRegistry } from './store/pattern-registry.js';
 
 /** Largest accepted request body, in bytes (1 MiB). */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -34,8 +38,10 @@ export interface AppDeps {
   isReady: () => Promise<boolean>;
   /** LISTEN/NOTIFY wake-ups (waiters, long polls); without one they poll. */
   notifier?: Notifier | undefined;
-  /** The current error patterns, for classifying task failures. */
-  patterns?: (() => PatternSet) | undefined;
+  /** The error patterns every classification uses (started by the caller). */
+  registry: PatternRegistry;
+  /** Analyze frequency counts (started by the caller). */
+  frequency: ErrorFrequency;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -71,10 +77,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerSwagger(app);
   await app.register(opsRoutes, { isReady: deps.isReady, metrics: deps.metrics, metricsToken: deps.config.metricsToken });
   await app.register(flowRoutes, { flows });
-  const tasks = createTaskService({ db: deps.db, notifier: deps.notifier, leaseMs: deps.config.leaseMs, patterns: deps.patterns ?? (() => EMPTY_PATTERN_SET) });
+  const tasks = createTaskService({ db: deps.db, notifier: deps.notifier, leaseMs: deps.config.leaseMs, patterns: deps.registry.current });
   app.addHook('preClose', async () => tasks.close());
   await app.register(taskRoutes, { tasks });
   await app.register(escalationRoutes, { escalations: createEscalationService({ db: deps.db }) });
+  await app.register(errorRoutes, {
+    analysis: createAnalyzeService({ registry: deps.registry, frequency: deps.frequency }),
+    patterns: createPatternService({ db: deps.db }),
+  });
   await app.ready();
   return app;
 }

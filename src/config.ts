@@ -108,6 +108,7 @@ const envSchema = z.object({
   WEBHOOK_SECRET: z.string().min(1).optional(),
   ESCALATION_WEBHOOK_URL: url.optional(),
   DATABASE_POOL_SIZE: integer(2, 200).default(20),
+  ERROR_WINDOW_MS: integer(1000, 86_400_000).default(300_000),
   EMBEDDED_POSTGRES_DIR: z.string().min(1).default('.data/postgres'),
 });
 
@@ -130,6 +131,8 @@ export interface Config {
   escalationWebhookUrl: string | undefined;
   /** Connections in the service's Postgres pool. */
   databasePoolSize: number;
+  /** Sliding window of the analyze frequency counts, in ms. Defaults to 5 minutes. */
+  errorWindowMs: number;
   /** Data directory of the embedded PostgreSQL (used when DATABASE_URL is unset). */
   embeddedPostgresDir: string;
 }
@@ -160,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookSecret: e.WEBHOOK_SECRET,
     escalationWebhookUrl: e.ESCALATION_WEBHOOK_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    errorWindowMs: e.ERROR_WINDOW_MS,
     embeddedPostgresDir: e.EMBEDDED_POSTGRES_DIR,
   };
 }

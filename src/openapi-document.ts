@@ -5,6 +5,8 @@ import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createDatabase } from './store/database.js';
+import { createErrorFrequency } from './store/error-frequency.js';
+import { createPatternRegistry } from './store/pattern-registry.js';
 
 export async function generateOpenApiDocument(): Promise<unknown> {
   const logger = createLogger('silent');
@@ -15,6 +17,8 @@ export async function generateOpenApiDocument(): Promise<unknown> {
     db,
     metrics: createMetrics(),
     isReady: async () => false,
+    registry: createPatternRegistry({ db, logger }),
+    frequency: createErrorFrequency({ db, logger }),
   });
   try {
     return app.swagger();

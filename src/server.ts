@@ -2,13 +2,14 @@
 // migrations, app, listen, background services, graceful close.
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { EMPTY_PATTERN_SET } from './domain/pattern-set.js';
 import { createExecutor } from './executor/executor.js';
 import { createNotifier } from './executor/notifier.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createDatabase } from './store/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './store/embedded-postgres.js';
+import { createErrorFrequency } from './store/error-frequency.js';
+import { createPatternRegistry } from './store/pattern-registry.js';
 import { migrate, migrationsApplied, readMigrations } from './store/migrator.js';
 import { retryTransient } from './store/transient-retry.js';
 
@@ -56,20 +57,24 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   const notifier = createNotifier(db.url, logger);
   await notifier.start();
-  const patterns = () => EMPTY_PATTERN_SET;
+  const registry = createPatternRegistry({ db, notifier, logger });
+  await registry.start();
+  const frequency = createErrorFrequency({ db, logger, windowMs: config.errorWindowMs });
+  await frequency.start();
   const app = await buildApp({
     config,
     logger,
     db,
     metrics,
     notifier,
-    patterns,
+    registry,
+    frequency,
     isReady: () => migrationsApplied((sql) => db.query(sql), expectedMigrations),
   });
   const background: BackgroundService[] = [];
   if (config.executorEnabled) {
     background.push(
-      createExecutor({ db, logger, patterns, concurrency: config.executorConcurrency, leaseMs: config.leaseMs, notifier }),
+      createExecutor({ db, logger, patterns: registry.current, concurrency: config.executorConcurrency, leaseMs: config.leaseMs, notifier }),
     );
   }
 
@@ -84,6 +89,8 @@ async function main(): Promise<void> {
     try {
       await Promise.all(background.map((s) => s.stop()));
       await app.close();
+      registry.stop();
+      await frequency.stop();
       await notifier.stop();
       await db.close();
       await embedded?.stop();

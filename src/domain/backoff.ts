@@ -78,15 +78,27 @@ export function nextBackoffDelay(policy: RetryPolicy, n: number, previousDelayMs
   return { delayMs, previousDelayMs: delayMs };
 }
 
+/** Longest Retry-After honoured, in ms (7 days); longer answers are capped. */
+export const MAX_RETRY_AFTER_MS = 7 * 86_400_000;
+
+/** IMF-fixdate, RFC 850 and asctime: the HTTP-date forms (RFC 9110 section 5.6.7). */
+const HTTP_DATE = [
+  /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+  /^[A-Z][a-z]+, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT$/,
+  /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/,
+];
+
 /**
  * A Retry-After header value (delta-seconds or an HTTP date) in milliseconds
- * from `nowMs`; undefined when absent or unparseable. Past dates give 0.
+ * from `nowMs`, at most 7 days; undefined when absent or malformed. Past
+ * dates give 0.
  */
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed), 7 * 86400) * 1000;
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at) || !/[a-z]/i.test(trimmed)) return undefined;
-  return Math.max(0, at - nowMs);
+  if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, MAX_RETRY_AFTER_MS);
+  if (!HTTP_DATE.some((re) => re.test(trimmed))) return undefined;
+  const at = Date.parse(HTTP_DATE[2]!.test(trimmed) ? `${trimmed} GMT` : trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS);
 }

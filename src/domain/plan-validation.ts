@@ -68,9 +68,10 @@ function checkAction(def: { kind: string; request?: { url: string } }, path: str
   }
 }
 
-function checkStep(step: Plan['steps'][number], path: string, issues: PlanIssue[]): void {
-  checkAction(step, path, issues);
-  checkExpressions(step, path, issues);
+type RecoveryFields = Pick<Plan['steps'][number], 'fallbacks' | 'degradations' | 'corrections'>;
+
+/** Fallbacks, degradations and corrections: ids, matchers, patches, URLs. */
+function checkRecovery(step: RecoveryFields, path: string, issues: PlanIssue[]): void {
   const altIds = new Set<string>();
   const alternatives = [...(step.fallbacks ?? []).map((f, i) => ({ alt: f, path: `${path}.fallbacks[${i}]` })), ...(step.degradations ?? []).map((d, i) => ({ alt: d, path: `${path}.degradations[${i}]` }))];
   for (const { alt, path: altPath } of alternatives) {
@@ -86,6 +87,12 @@ function checkStep(step: Plan['steps'][number], path: string, issues: PlanIssue[
     checkWhen(correction.when, `${path}.corrections[${i}]`, issues);
     checkPatch(correction.patch, `${path}.corrections[${i}]`, issues);
   }
+}
+
+function checkStep(step: Plan['steps'][number], path: string, issues: PlanIssue[]): void {
+  checkAction(step, path, issues);
+  checkExpressions(step, path, issues);
+  checkRecovery(step, path, issues);
   if (step.compensate) checkAction(step.compensate, `${path}.compensate`, issues);
 }
 
@@ -111,16 +118,8 @@ export function validatePlan(plan: Plan): PlanIssue[] {
     }
   }
   if (plan.defaults) {
-    const defaults = plan.defaults;
-    checkExpressions(defaults, '$.defaults', issues);
-    for (const [i, f] of (defaults.fallbacks ?? []).entries()) {
-      checkAction(f, `$.defaults.fallbacks[${i}]`, issues);
-      checkWhen(f.when, `$.defaults.fallbacks[${i}]`, issues);
-    }
-    for (const [i, c] of (defaults.corrections ?? []).entries()) {
-      checkWhen(c.when, `$.defaults.corrections[${i}]`, issues);
-      checkPatch(c.patch, `$.defaults.corrections[${i}]`, issues);
-    }
+    checkExpressions(plan.defaults, '$.defaults', issues);
+    checkRecovery(plan.defaults, '$.defaults', issues);
   }
   if (plan.notify) {
     const problem = checkUrl(plan.notify.url);

@@ -4,6 +4,8 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createDatabase } from '../../src/store/database.js';
+import { createErrorFrequency } from '../../src/store/error-frequency.js';
+import { createPatternRegistry } from '../../src/store/pattern-registry.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 let t: TestApp;
@@ -54,6 +56,8 @@ describe('ops routes', () => {
       db,
       metrics: createMetrics(),
       isReady: async () => (await db.pool.query('SELECT 1')).rowCount === 1,
+      registry: createPatternRegistry({ db, logger }),
+      frequency: createErrorFrequency({ db, logger }),
     });
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(503);

@@ -3,12 +3,14 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { EMPTY_PATTERN_SET, type PatternSet } from '../../src/domain/pattern-set.js';
+import type { PatternSet } from '../../src/domain/pattern-set.js';
 import { createExecutor, type Executor, type ExecutorOptions } from '../../src/executor/executor.js';
 import { createNotifier, type Notifier } from '../../src/executor/notifier.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createDatabase, type Database } from '../../src/store/database.js';
+import { createErrorFrequency, type ErrorFrequency } from '../../src/store/error-frequency.js';
+import { createPatternRegistry, type PatternRegistry } from '../../src/store/pattern-registry.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export interface Harness {
@@ -17,6 +19,8 @@ export interface Harness {
   database: TestDatabase;
   notifier: Notifier;
   executor: Executor;
+  registry: PatternRegistry;
+  frequency: ErrorFrequency;
   /** Starts another executor on the same database (a second replica). */
   addExecutor(options?: Partial<ExecutorOptions>): Executor;
   submit(plan: unknown, options?: { waitMs?: number; headers?: Record<string, string> }): Promise<{ statusCode: number; body: FlowBody }>;
@@ -60,21 +64,32 @@ export interface EventBody {
 }
 
 export async function startHarness(
-  options: { env?: Record<string, string>; executor?: Partial<ExecutorOptions>; patterns?: () => PatternSet; startExecutor?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    executor?: Partial<ExecutorOptions>;
+    patterns?: () => PatternSet;
+    startExecutor?: boolean;
+    /** Share another harness's database (a second replica); it is not dropped on close. */
+    database?: TestDatabase;
+  } = {},
 ): Promise<Harness> {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const config = loadConfig({ ...options.env, DATABASE_URL: database.url });
   const db = createDatabase({ url: database.url, logger, poolSize: 10 });
   const notifier = createNotifier(database.url, logger);
   await notifier.start();
-  const app = await buildApp({ config, logger, db, metrics: createMetrics(), isReady: async () => true, notifier });
+  const registry = createPatternRegistry({ db, notifier, logger });
+  await registry.start();
+  const frequency = createErrorFrequency({ db, logger, windowMs: config.errorWindowMs });
+  await frequency.start();
+  const app = await buildApp({ config, logger, db, metrics: createMetrics(), isReady: async () => true, notifier, registry, frequency });
   const executors: Executor[] = [];
   const addExecutor = (extra: Partial<ExecutorOptions> = {}) => {
     const executor = createExecutor({
       db,
       logger,
-      patterns: options.patterns ?? (() => EMPTY_PATTERN_SET),
+      patterns: options.patterns ?? registry.current,
       concurrency: 32,
       leaseMs: config.leaseMs,
       notifier,
@@ -95,6 +110,8 @@ export async function startHarness(
     database,
     notifier,
     executor,
+    registry,
+    frequency,
     addExecutor,
     async submit(plan, o = {}) {
       const res = await app.inject({
@@ -122,9 +139,11 @@ export async function startHarness(
     async close() {
       await Promise.all(executors.map((e) => e.stop()));
       await app.close();
+      registry.stop();
+      await frequency.stop();
       await notifier.stop();
       await db.close();
-      await database.drop();
+      if (!options.database) await database.drop();
     },
   };
 }

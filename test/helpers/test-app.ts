@@ -5,6 +5,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createDatabase, type Database } from '../../src/store/database.js';
+import { createErrorFrequency } from '../../src/store/error-frequency.js';
+import { createPatternRegistry } from '../../src/store/pattern-registry.js';
 import { migrationsApplied, readMigrations } from '../../src/store/migrator.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -28,6 +30,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     db,
     metrics: createMetrics(),
     isReady: () => migrationsApplied((sql) => db.query(sql), expected),
+    registry: createPatternRegistry({ db, logger }),
+    frequency: createErrorFrequency({ db, logger }),
   });
   return {
     app,

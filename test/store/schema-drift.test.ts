@@ -102,7 +102,9 @@ describe('schema drift', () => {
     });
     expect(await p.recoveryEpisode.findUniqueOrThrow({ where: { id: episode.id } })).toEqual(episode);
 
+    expect(await p.patternRegistry.findUniqueOrThrow({ where: { id: 1 } })).toMatchObject({ version: expect.any(BigInt) });
+
     const modelNames = models.map((m) => m.name).sort();
-    expect(modelNames).toEqual(['Attempt', 'Circuit', 'ErrorOccurrence', 'ErrorPattern', 'Escalation', 'Flow', 'FlowEvent', 'RecoveryEpisode', 'Step']);
+    expect(modelNames).toEqual(['Attempt', 'Circuit', 'ErrorOccurrence', 'ErrorPattern', 'Escalation', 'Flow', 'FlowEvent', 'PatternRegistry', 'RecoveryEpisode', 'Step']);
   });
 });

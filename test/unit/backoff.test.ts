@@ -209,16 +209,20 @@ describe('parseRetryAfter', () => {
     }
   });
 
-  // Suspected bug: V8's lenient Date.parse accepts garbage such as "soon 1"
-  // (-> 2001-01-01), so a non-date header yields a number instead of undefined.
-  // With now = 0 it even yields a long positive wait (978307200000 ms).
-  it.fails('rejects garbage that only V8 Date.parse accepts ("soon 1")', () => {
+  // V8's lenient Date.parse accepts garbage such as "soon 1" (-> 2001-01-01);
+  // only the three HTTP-date forms are accepted.
+  it('rejects garbage that only V8 Date.parse accepts ("soon 1")', () => {
     expect(parseRetryAfter('soon 1', 0)).toBeUndefined();
+    expect(parseRetryAfter('abc 2024', 0)).toBeUndefined();
   });
 
-  // Suspected bug: delta-seconds are capped at 7 days but HTTP dates are not,
-  // so "Retry-After: <a date in 2100>" asks for a ~76-year wait.
-  it.fails('caps an HTTP date as it caps delta-seconds (7 days)', () => {
+  it('accepts the obsolete RFC 850 and asctime date forms', () => {
+    expect(parseRetryAfter('Friday, 01-Mar-24 12:00:05 GMT', Date.parse('2024-03-01T12:00:00Z'))).toBe(5000);
+    expect(parseRetryAfter('Fri Mar  1 12:00:05 2024', Date.parse('2024-03-01T12:00:00Z'))).toBe(5000);
+  });
+
+  // Delta-seconds and HTTP dates are both capped at 7 days.
+  it('caps an HTTP date as it caps delta-seconds (7 days)', () => {
     expect(parseRetryAfter('Fri, 01 Jan 2100 00:00:00 GMT', now)).toBeLessThanOrEqual(7 * 86_400_000);
   });
 });

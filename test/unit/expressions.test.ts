@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_EXPRESSION_LIMITS,
@@ -129,17 +131,39 @@ describe('renderTemplate', () => {
     expect(error.message).toMatch(/^expression failed: T2002/);
   });
 
+  it("leaves JSONata's $error() callable when no $error is bound", async () => {
+    const { error: _bound, ...withoutError } = bindings;
+    const error = await failure(renderTemplate({ x: '{% $error("custom failure") %}' }, withoutError, 'out'));
+    expect(error.path).toBe('out.x');
+    expect(error.message).toContain('custom failure');
+  });
+
   it('builds paths from the root when no base path is given', async () => {
     const error = await failure(renderTemplate({ a: { b: '{% $nope(1) %}' } }, bindings));
     expect(error.path).toBe('a.b');
   });
 
-  it('stops non-terminating recursion well within a second', async () => {
-    const started = Date.now();
-    const error = await failure(renderTemplate({ x: '{% ($f := function($x) { $f($x + 1) }; $f(0)) %}' }, bindings, 'body'));
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(error.path).toBe('body.x');
-    expect(error.message).toMatch(/D1012|timeout/i);
+  it('stops non-terminating (tail) recursion well within a second', () => {
+    // Run in a child process: without a working time bound this loop never
+    // yields to the event loop, so an in-process test would hang, not fail.
+    const script = `
+      const { renderTemplate, ExpressionError } = await import(process.argv[1]);
+      const bindings = { input: {}, steps: {}, flow: { id: 'f', name: 'n', labels: {} }, step: { id: 's', attempt: 1 } };
+      const started = Date.now();
+      try {
+        await renderTemplate({ x: '{% ($f := function($x) { $f($x + 1) }; $f(0)) %}' }, bindings, 'body');
+        console.log(JSON.stringify({ resolved: true }));
+      } catch (e) {
+        console.log(JSON.stringify({ expressionError: e instanceof ExpressionError, path: e.path, message: e.message, ms: Date.now() - started }));
+      }`;
+    const source = fileURLToPath(new URL('../../src/domain/expressions.ts', import.meta.url));
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, source], { encoding: 'utf8', timeout: 15_000 });
+    expect(child.signal, 'the evaluation hung and was killed').toBeNull();
+    expect(child.status, child.stderr).toBe(0);
+    const result = JSON.parse(child.stdout.trim()) as { expressionError?: boolean; path?: string; message?: string; ms?: number };
+    expect(result).toMatchObject({ expressionError: true, path: 'body.x' });
+    expect(result.message).toMatch(/D1012|timeout/i);
+    expect(result.ms).toBeLessThan(1000);
   });
 
   it('stops deep non-tail recursion by stack depth', async () => {

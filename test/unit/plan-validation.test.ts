@@ -174,11 +174,9 @@ describe('validatePlan', () => {
     expect(issues[1]!.message).toContain('"x"');
   });
 
-  // Suspected bug: validatePlan never checks `defaults.degradations` (nor the
-  // uniqueness of `defaults.fallbacks` ids), yet normalizePlan copies them into
-  // every step. This plan is accepted (validatePlan returns []), and the first
-  // failure of step "a" makes matchesWhen call new RE2('(a)\1'), which throws.
-  it.fails('checks regexes, patch paths, URLs and ids of default degradations', () => {
+  // normalizePlan copies `defaults` alternatives into every step, so they are
+  // checked like a step's own: regexes, patch paths, URLs and unique ids.
+  it('checks regexes, patch paths, URLs and ids of default degradations', () => {
     const issues = issuesOf({
       defaults: {
         degradations: [
