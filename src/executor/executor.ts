@@ -148,7 +148,10 @@ export function createExecutor(options: ExecutorOptions) {
       await loopDone;
       const drainMs = options.drainMs ?? 10_000;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(inflight.values()), new Promise((r) => (timer = setTimeout(r, drainMs)))]);
+      const drained = await Promise.race([
+        Promise.all(inflight.values()).then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), drainMs))),
+      ]);
       clearTimeout(timer);
       if (renewTimer) clearInterval(renewTimer);
       const left = [...inflight.keys()];
@@ -156,7 +159,8 @@ export function createExecutor(options: ExecutorOptions) {
         logger.warn({ steps: left.length }, 'releasing leases of unfinished work');
         await options.db.query(`UPDATE steps SET lease_owner = NULL, lease_expires_at = NULL, run_at = now() WHERE lease_owner = $1`, [owner]);
       }
-      if (!options.agent) await agent.close().catch(() => undefined);
+      // close() would wait for requests still in flight; after a timed-out drain they are abandoned.
+      if (!options.agent) await (drained ? agent.close() : agent.destroy()).catch(() => undefined);
     },
   };
 }

@@ -131,6 +131,7 @@ async function offerTask(ctx: WorkContext, step: ClaimedStep, number: number, st
 async function openApproval(ctx: WorkContext, step: ClaimedStep): Promise<void> {
   const policy = step.config.escalation;
   await inTx(ctx, step, async (tx) => {
+    noteStarted(tx, step, {});
     const opened = await openEscalation(tx, {
       kind: 'approval',
       stepId: step.stepId,
@@ -150,7 +151,6 @@ async function openApproval(ctx: WorkContext, step: ClaimedStep): Promise<void> 
       [opened.expiresAt],
     );
     if (!ok) throw new Error('lease lost while opening an approval');
-    noteStarted(tx, step, { escalationId: opened.id });
     await refreshWaiting(tx);
   });
 }

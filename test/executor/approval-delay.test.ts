@@ -14,6 +14,7 @@ interface Escalation {
   expiresAt: string | null;
   resolvedAt: string | null;
   resolution: Record<string, unknown> | null;
+  error: unknown;
 }
 
 let h: Harness;
@@ -69,7 +70,11 @@ describe('approval steps', () => {
     expect(sub.statusCode).toBe(202);
     const flowId = sub.body.id;
     const esc = await theEscalation(flowId);
-    expect(esc).toMatchObject({ kind: 'approval', status: 'open', flowId, stepId: 'approve', resolution: null, expiresAt: null });
+    expect(esc).toMatchObject({ kind: 'approval', status: 'open', flowId, stepId: 'approve', resolution: null, expiresAt: null, error: null });
+    const filtered = await h.app.inject({ method: 'GET', url: `/v1/escalations?flowId=${flowId}&kind=approval&status=open` });
+    expect((filtered.json() as { items: Escalation[] }).items.map((e) => e.id)).toEqual([esc.id]);
+    const none = await h.app.inject({ method: 'GET', url: `/v1/escalations?flowId=${flowId}&kind=recovery` });
+    expect((none.json() as { items: Escalation[] }).items).toEqual([]);
     expect([...esc.allowedActions].sort()).toEqual(['abort', 'complete']);
 
     const waiting = await h.waitFor(flowId, ['waiting']);
@@ -231,5 +236,12 @@ describe('delay steps', () => {
     } finally {
       await harness.close();
     }
+  }, 30_000);
+
+  it('a delay step logs step.started exactly once', async () => {
+    const sub = await h.submit({ name: 'delay-events', steps: [{ id: 'wait', kind: 'delay', delayMs: 50 }] });
+    await h.waitFor(sub.body.id, ['completed']);
+    const types = (await h.events(sub.body.id)).map((e) => e.type);
+    expect(types).toEqual(['flow.started', 'step.started', 'step.succeeded', 'flow.completed']);
   }, 30_000);
 });

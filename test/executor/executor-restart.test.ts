@@ -124,4 +124,49 @@ describe('executor restart', () => {
       await harness.close();
     }
   }, 30_000);
+
+  it('a stop whose drain runs out releases the lease at once; another replica re-runs with the same key', async () => {
+    const harness = await startHarness({ startExecutor: false });
+    try {
+      up.on('/drain/slow', (r) => ({ body: { n: r.count }, delayMs: r.count === 1 ? 2000 : 0 }));
+      const first = harness.addExecutor({ drainMs: 200 });
+      const sub = await harness.submit({ name: 'drain', steps: [{ id: 'a', kind: 'http', request: { method: 'POST', url: `${up.url}/drain/slow` } }] });
+      const key = `${sub.body.id}:a`;
+      while (up.to('/drain/slow').length < 1) await sleep(10);
+      const stopping = first.stop();
+      await sleep(500); // past drainMs: the unfinished attempt's lease is given back
+      const { rows } = await harness.db.query<{ leaseOwner: string | null }>(
+        `SELECT lease_owner AS "leaseOwner" FROM steps WHERE flow_id = $1 AND step_id = 'a'`,
+        [sub.body.id],
+      );
+      expect(rows[0]!.leaseOwner).toBeNull();
+      harness.addExecutor();
+      const flow = await harness.waitFor(sub.body.id, ['completed', 'failed'], 20_000);
+      await stopping;
+      expect(flow.status).toBe('completed');
+      const calls = up.to('/drain/slow').filter((r) => keyOf(r) === key);
+      expect(calls).toHaveLength(2);
+      expect(calls.map((r) => r.headers['x-rebound-attempt'])).toEqual(['1', '1']);
+      // The released attempt's late answer is not committed over the re-run's.
+      expect(flow.steps[0]).toMatchObject({ status: 'succeeded', attempts: 1, output: { status: 200, body: { n: 2 } } });
+      expect((await harness.flow(sub.body.id)).steps[0]!.output).toMatchObject({ body: { n: 2 } });
+    } finally {
+      await harness.close();
+    }
+  }, 30_000);
+
+  it('stop() returns about drainMs after it is called even with an http attempt in flight', async () => {
+    const harness = await startHarness({ startExecutor: false });
+    try {
+      up.on('/drain/stuck', () => ({ body: {}, delayMs: 2000 }));
+      const first = harness.addExecutor({ drainMs: 200 });
+      await harness.submit({ name: 'drain-bound', steps: [{ id: 'a', kind: 'http', request: { method: 'POST', url: `${up.url}/drain/stuck` } }] });
+      while (up.to('/drain/stuck').length < 1) await sleep(10);
+      const t0 = Date.now();
+      await first.stop();
+      expect(Date.now() - t0).toBeLessThan(1000);
+    } finally {
+      await harness.close();
+    }
+  }, 30_000);
 });

@@ -242,4 +242,25 @@ describe('task steps', () => {
     expect(work.error).toMatchObject({ errorType: 'timeout', message: 'timeout after 1500 ms' });
     expect((await complete(task.id, { tooLate: true })).statusCode).toBe(409);
   }, 30_000);
+
+  it('a task step logs step.started exactly once', async () => {
+    const type = 'calc-events';
+    const sub = await h.submit(taskFlow(type));
+    const task = await pollOne(type);
+    expect((await complete(task.id, { ok: 1 })).statusCode).toBe(200);
+    await h.waitFor(sub.body.id, ['completed']);
+    const types = (await h.events(sub.body.id)).map((e) => e.type);
+    expect(types).toEqual(['flow.started', 'step.started', 'step.succeeded', 'flow.completed']);
+  }, 30_000);
+
+  it('a late answer for a task whose flow was cancelled is 409, not 404', async () => {
+    const type = 'calc-cancelled';
+    const sub = await h.submit(taskFlow(type, { timeoutMs: 60_000 }));
+    const task = await pollOne(type);
+    expect((await post(`/v1/flows/${sub.body.id}/cancel`, {})).statusCode).toBe(200);
+    await h.waitFor(sub.body.id, ['cancelled']);
+    const beat = await heartbeat(task.id);
+    const late = await complete(task.id, { late: true });
+    expect([beat.statusCode, late.statusCode]).toEqual([409, 409]);
+  }, 30_000);
 });

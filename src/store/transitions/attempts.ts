@@ -60,9 +60,14 @@ export async function updateStepIfOwned(
   return result.rowCount === 1;
 }
 
-/** The `step.started` event, once per step, dated when its first attempt began. */
+/**
+ * The `step.started` event of http and noop steps, written with their first
+ * outcome (no extra transaction on the hot path) and dated when the attempt
+ * began. Delay, task and approval steps write theirs when they start waiting.
+ */
 export function noteFirstStart(tx: FlowTx, step: StepRow, info: AttemptInfo): void {
-  if (info.phase === 'forward' && step.attemptsTotal === 0) {
+  const kind = step.config.primary.kind;
+  if (info.phase === 'forward' && step.attemptsTotal === 0 && step.alternativeId === null && (kind === 'http' || kind === 'noop')) {
     tx.event('step.started', step.stepId, { kind: step.definition.kind }, info.startedAt);
   }
 }

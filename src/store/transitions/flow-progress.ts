@@ -64,7 +64,7 @@ export async function endFlow(tx: FlowTx, error: FlowError, options: { compensat
   const { rows } = await tx.client.query<{ stepId: string }>(
     `UPDATE steps
         SET status = 'cancelled', finished_at = now(), run_at = NULL, due_action = NULL,
-            lease_owner = NULL, lease_expires_at = NULL, task_id = NULL, updated_at = now()
+            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
       WHERE flow_id = $1 AND status IN ('pending', 'scheduled', 'running', 'waiting')
       RETURNING step_id AS "stepId"`,
     [tx.flow.id],
