@@ -14,4 +14,9 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  {
+    // Benchmarks and scripts report on stdout.
+    files: ['bench/**', 'scripts/**', '.ci/**'],
+    rules: { 'no-console': 'off' },
+  },
 );
