@@ -2,7 +2,7 @@
 // src/server.ts listens.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createEscalationService } from './api/escalations/escalation-service.js';
 import { escalationRoutes } from './api/escalations/routes.js';
 import { createAnalyzeService } from './api/errors/analyze-service.js';
@@ -57,14 +57,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { maxParamLength: 200 },
+    // One log line per request (onResponse below) instead of Fastify's two.
+    disableRequestLogging: true,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  // Response schemas document the API and type the handlers (the compiler
+  // checks every handler's return type against them); serialising is plain
+  // JSON.stringify, so no response pays for a second validation.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
   registerProblemHandler(app);
   registerRequestMetrics(app, deps.metrics);
-  app.addHook('onSend', async (request, reply) => {
+  // Synchronous hooks: an async hook costs a promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
   app.decorateRequest('principal', null);

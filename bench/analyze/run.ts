@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { createBenchDatabase } from '../lib/bench-database.js';
 import { SERVER_ENTRY, startProcess } from '../lib/service-process.js';
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+/** Alternating rounds per target; medians are reported (this machine is noisy). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const PATTERNS = 200;
 
@@ -37,6 +39,11 @@ async function load(url: string): Promise<Measure> {
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }
 
+/** The round with the median requests/s. */
+function median(runs: Measure[]): Measure {
+  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
+}
+
 async function addPatterns(base: string, count: number): Promise<number> {
   const builtins = ((await (await fetch(`${base}/v1/error-patterns?limit=500`)).json()) as { items: unknown[] }).items.length;
   for (let i = builtins; i < count; i++) {
@@ -59,9 +66,15 @@ export async function runAnalyzeBench() {
     await new Promise((r) => setTimeout(r, 1500)); // registry reload
     await load(`${bare.url}/echo`); // warm-up both
     await load(`${service.url}/v1/errors/analyze`);
-    const baseline = await load(`${bare.url}/echo`);
-    const analyze = await load(`${service.url}/v1/errors/analyze`);
-    return { enabled, baseline, analyze, ratio: analyze.rps / baseline.rps, database: database.where, durationS: DURATION_S, connections: CONNECTIONS };
+    const baselines: Measure[] = [];
+    const analyses: Measure[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      baselines.push(await load(`${bare.url}/echo`));
+      analyses.push(await load(`${service.url}/v1/errors/analyze`));
+    }
+    const baseline = median(baselines);
+    const analyze = median(analyses);
+    return { enabled, baseline, analyze, ratio: analyze.rps / baseline.rps, rounds: ROUNDS, database: database.where, durationS: DURATION_S, connections: CONNECTIONS };
   } finally {
     await service.stop();
     await bare.stop();

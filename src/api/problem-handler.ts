@@ -55,6 +55,20 @@ export function registerProblemHandler(app: FastifyInstance): void {
         errors,
       });
     }
+    if (Array.isArray(error.validation)) {
+      // Ajv-compiled validators (see fast-validator.ts) report in Fastify's own shape.
+      const context = error.validationContext ?? 'body';
+      return sendProblem(reply, {
+        type: 'urn:rebound:problem:invalid-request',
+        title: 'Invalid request',
+        status: 400,
+        detail: `request ${context} does not match the schema`,
+        errors: error.validation.map((v) => ({
+          path: jsonPath(context, v.instancePath),
+          message: v.keyword === 'additionalProperties' ? `unknown field ${String(v.params.additionalProperty)}` : (v.message ?? 'invalid value'),
+        })),
+      });
+    }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       const known = FASTIFY_CLIENT_ERRORS[error.code] ?? {

@@ -24,16 +24,22 @@ export interface FrequencyOptions {
 
 const keyOf = (scope: OccurrenceScope, key: string) => `${scope}\u0000${key}`;
 
+interface PendingCounts {
+  scope: OccurrenceScope;
+  key: string;
+  /** Unwritten occurrences, all buckets together. */
+  total: number;
+  buckets: Map<number, number>;
+}
+
 export function createErrorFrequency(options: FrequencyOptions) {
   const windowMs = options.windowMs ?? 5 * 60_000;
   const bucketMs = Math.max(1000, Math.floor(windowMs / 30));
   const now = options.now ?? Date.now;
-  /** Counts not yet written, per scope/key/bucket. */
-  let pending = new Map<string, { scope: OccurrenceScope; key: string; bucket: number; count: number }>();
-  /** Unwritten counts per scope/key (this process). */
-  let pendingByKey = new Map<string, number>();
+  /** Counts not yet written, per scope/key, by bucket start. */
+  let pending = new Map<string, PendingCounts>();
   /** Counts being written right now, until the merged view includes them. */
-  let inFlightByKey = new Map<string, number>();
+  let inFlight = new Map<string, number>();
   /** Every replica's written counts in the window, as of the last merge. */
   let shared = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -41,14 +47,16 @@ export function createErrorFrequency(options: FrequencyOptions) {
   let flushing: Promise<void> | undefined;
 
   function bump(scope: OccurrenceScope, key: string, t: number): number {
-    const bucket = Math.floor(t / bucketMs) * bucketMs;
-    const id = `${scope}\u0000${key}\u0000${bucket}`;
-    const entry = pending.get(id) ?? { scope, key, bucket, count: 0 };
-    entry.count++;
-    pending.set(id, entry);
     const k = keyOf(scope, key);
-    pendingByKey.set(k, (pendingByKey.get(k) ?? 0) + 1);
-    return (shared.get(k) ?? 0) + (inFlightByKey.get(k) ?? 0) + (pendingByKey.get(k) ?? 0);
+    let entry = pending.get(k);
+    if (!entry) {
+      entry = { scope, key, total: 0, buckets: new Map() };
+      pending.set(k, entry);
+    }
+    const bucket = t - (t % bucketMs);
+    entry.buckets.set(bucket, (entry.buckets.get(bucket) ?? 0) + 1);
+    entry.total++;
+    return (shared.get(k) ?? 0) + (inFlight.get(k) ?? 0) + entry.total;
   }
 
   async function merge(): Promise<void> {
@@ -60,32 +68,34 @@ export function createErrorFrequency(options: FrequencyOptions) {
   }
 
   async function flushOnce(): Promise<void> {
-    const batch = [...pending.values()];
-    inFlightByKey = pendingByKey;
+    const batch = pending;
     pending = new Map();
-    pendingByKey = new Map();
+    inFlight = new Map([...batch].map(([k, e]) => [k, e.total]));
+    const rows = [...batch.values()].flatMap((e) => [...e.buckets].map(([bucket, count]) => ({ scope: e.scope, key: e.key, bucket, count })));
     try {
-      if (batch.length > 0) {
+      if (rows.length > 0) {
         await options.db.query(
           `INSERT INTO error_occurrences (scope, key, bucket_start, count)
            SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])
            ON CONFLICT (scope, key, bucket_start) DO UPDATE SET count = error_occurrences.count + EXCLUDED.count`,
-          [batch.map((b) => b.scope), batch.map((b) => b.key), batch.map((b) => new Date(b.bucket)), batch.map((b) => b.count)],
+          [rows.map((r) => r.scope), rows.map((r) => r.key), rows.map((r) => new Date(r.bucket)), rows.map((r) => r.count)],
         );
       }
     } catch (error) {
       // Keep the counts for the next flush.
-      for (const b of batch) {
-        const id = `${b.scope}\u0000${b.key}\u0000${b.bucket}`;
-        const entry = pending.get(id) ?? { ...b, count: 0 };
-        entry.count += b.count;
-        pending.set(id, entry);
+      for (const [k, e] of batch) {
+        const current = pending.get(k);
+        if (!current) {
+          pending.set(k, e);
+          continue;
+        }
+        for (const [bucket, count] of e.buckets) current.buckets.set(bucket, (current.buckets.get(bucket) ?? 0) + count);
+        current.total += e.total;
       }
-      for (const [k, n] of inFlightByKey) pendingByKey.set(k, (pendingByKey.get(k) ?? 0) + n);
-      inFlightByKey = new Map();
+      inFlight = new Map();
       throw error;
     }
-    await merge().finally(() => (inFlightByKey = new Map()));
+    await merge().finally(() => (inFlight = new Map()));
     if (now() - lastPrune > 60_000) {
       lastPrune = now();
       await options.db.query('DELETE FROM error_occurrences WHERE bucket_start < $1', [new Date(now() - windowMs - bucketMs)]);
