@@ -3,6 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createCircuitService } from './api/circuits/circuit-service.js';
+import { circuitRoutes } from './api/circuits/routes.js';
 import { createEscalationService } from './api/escalations/escalation-service.js';
 import { escalationRoutes } from './api/escalations/routes.js';
 import { createAnalyzeService } from './api/errors/analyze-service.js';
@@ -93,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     analysis: createAnalyzeService({ registry: deps.registry, frequency: deps.frequency }),
     patterns: createPatternService({ db: deps.db }),
   });
+  await app.register(circuitRoutes, { circuits: createCircuitService({ db: deps.db }) });
   await app.ready();
   return app;
 }

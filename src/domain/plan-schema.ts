@@ -63,7 +63,9 @@ const kindShapes = {
 };
 
 const timeoutMs = z.int().min(1).max(DAY_MS).optional().describe('Per attempt. Default 10000.');
-const circuitBreaker = z.string().min(1).max(256).optional();
+/** Circuit breaker keys: usable in a URL path segment. */
+export const CIRCUIT_KEY = /^[A-Za-z0-9._:@-]{1,256}$/;
+const circuitBreaker = z.string().regex(CIRCUIT_KEY, { error: 'breaker keys are 1-256 of [A-Za-z0-9._:@-]' }).optional();
 
 /** A fallback: a full step definition with its own retry policy and attempt counter. */
 const alternativeExtras = {

@@ -5,6 +5,7 @@ import type { Failure } from '../domain/classifier.js';
 import { ExpressionError, renderTemplate, type ExpressionBindings } from '../domain/expressions.js';
 import type { Action } from '../domain/plan.js';
 import { loadStepOutputs } from '../store/flow-tx.js';
+import { breakerKey, type Admission } from './breaker-gate.js';
 import type { ClaimedStep } from './claimed-step.js';
 import { runHttpAttempt } from './runners/http-runner.js';
 import type { WorkContext } from './work-context.js';
@@ -12,7 +13,17 @@ import type { WorkContext } from './work-context.js';
 /** Largest step output stored, in bytes of JSON (1 MiB plus room for response headers). */
 export const MAX_OUTPUT_BYTES = 1024 * 1024 + 64 * 1024;
 
-export type ActionResult = { ok: true; output: unknown } | { ok: false; failure: Failure };
+/** An action's outcome; `admission` is the circuit breaker's answer when the action has one. */
+export type ActionResult = ({ ok: true; output: unknown } | { ok: false; failure: Failure }) & { admission?: Admission };
+
+/** Asks the action's breaker; a refusal is a circuit_open failure without a call. */
+export async function admit(ctx: WorkContext, action: Parameters<typeof breakerKey>[0]): Promise<ActionResult | Admission | undefined> {
+  const key = breakerKey(action);
+  if (!key) return undefined;
+  const admission = await ctx.breakers.acquire(key);
+  if (admission.admitted) return admission;
+  return { ok: false, failure: { source: 'circuit', message: `circuit ${key} is open`, code: 'CIRCUIT_OPEN' }, admission };
+}
 
 export async function bindingsFor(ctx: WorkContext, step: ClaimedStep, attempt: number, needsSteps: boolean): Promise<ExpressionBindings> {
   return {
@@ -51,14 +62,19 @@ export async function performAction(
   action: Action & { timeoutMs: number },
   attempt: number,
   idempotencyKey: string,
+  /** Whether the call goes through its circuit breaker (steps yes, compensations no). */
+  breakers = true,
 ): Promise<ActionResult> {
   const rendered = await renderAction(ctx, step, action, attempt);
   if (!rendered.ok) return rendered;
   const a = rendered.action;
   switch (a.kind) {
     case 'http': {
+      const gate = breakers ? await admit(ctx, a) : undefined;
+      if (gate && 'ok' in gate) return gate;
       const result = await runHttpAttempt(ctx.agent, { request: a.request, timeoutMs: a.timeoutMs, idempotencyKey, attempt, now: ctx.now });
-      return result.ok ? checkOutputSize(result.output) : { ok: false, failure: result.failure };
+      const outcome: ActionResult = result.ok ? checkOutputSize(result.output) : { ok: false, failure: result.failure };
+      return gate ? { ...outcome, admission: gate } : outcome;
     }
     case 'noop':
       return checkOutputSize(a.output ?? null);

@@ -37,7 +37,7 @@ export async function runCompensation(ctx: WorkContext, step: ClaimedStep): Prom
     return commitCompensation(ctx, step, { ok: true, output: null }, compensationInfo(ctx, number, startedAt));
   }
   if (action.kind === 'task') return offerCompensationTask(ctx, step, action, number, startedAt);
-  const result = await performAction(ctx, step, action, number, idempotencyKey(step, true));
+  const result = await performAction(ctx, step, action, number, idempotencyKey(step, true), false);
   return commitCompensation(ctx, step, result, compensationInfo(ctx, number, startedAt));
 }
 

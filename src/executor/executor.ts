@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { WORK_CHANNEL } from '../store/channels.js';
 import type { Database } from '../store/database.js';
 import { CLAIM_DUE_STEPS } from '../store/sql/claim-due-steps.js';
+import { createBreakerGate } from './breaker-gate.js';
 import type { ClaimedStep } from './claimed-step.js';
 import { Doorbell } from './doorbell.js';
 import { failOverdueFlows } from './deadline-sweeper.js';
@@ -54,6 +55,7 @@ export function createExecutor(options: ExecutorOptions) {
     random: options.random ?? Math.random,
     patterns: options.patterns,
     agent,
+    breakers: createBreakerGate({ db: options.db, notifier: options.notifier, now: options.now }),
   };
   const bell = new Doorbell();
   const inflight = new Map<string, Promise<void>>();
@@ -161,6 +163,7 @@ export function createExecutor(options: ExecutorOptions) {
       }
       // close() would wait for requests still in flight; after a timed-out drain they are abandoned.
       if (!options.agent) await (drained ? agent.close() : agent.destroy()).catch(() => undefined);
+      ctx.breakers.close();
     },
   };
 }

@@ -9,7 +9,7 @@ import { updateStepIfOwned, type AttemptInfo } from '../store/transitions/attemp
 import { openEscalation, refreshWaiting } from '../store/transitions/escalation-writes.js';
 import { recordStepFailure, settleFailedStep } from '../store/transitions/step-failure.js';
 import { recordStepSuccess } from '../store/transitions/step-success.js';
-import { performAction, renderAction, type ActionResult } from './actions.js';
+import { admit, performAction, renderAction, type ActionResult } from './actions.js';
 import { idempotencyKey, type ClaimedStep } from './claimed-step.js';
 import { runCompensation, timeOutCompensationTask } from './compensation-work.js';
 import type { WorkContext } from './work-context.js';
@@ -52,11 +52,14 @@ function attemptInfo(ctx: WorkContext, step: ClaimedStep, number: number, starte
 /** Commits an attempt's result: success, or failure through the ladder. */
 export async function commitAttempt(ctx: WorkContext, step: ClaimedStep, result: ActionResult, info: AttemptInfo, owner: string | null = ctx.owner): Promise<void> {
   const classification = result.ok ? undefined : classify(result.failure, ctx.patterns());
+  const admission = result.admission;
   await inTx(ctx, step, async (tx) => {
+    if (admission?.admitted) await ctx.breakers.record(tx.client, admission, classification?.errorType ?? null);
     if (result.ok) return recordStepSuccess(tx, step, result.output, { owner, attempt: info });
     return recordStepFailure(tx, step, owner, classification!, info, {
       now: new Date(ctx.now()),
       random: ctx.random,
+      ...(admission && !admission.admitted ? { rejectedBy: { key: admission.key, nextProbeAt: admission.nextProbeAt } } : {}),
       loadBindings: async (error) => ({
         input: step.flowInput,
         steps: await loadStepOutputs(tx.client, step.flowId),
@@ -112,6 +115,8 @@ async function offerTask(ctx: WorkContext, step: ClaimedStep, number: number, st
   if (step.definition.kind !== 'task') return;
   const rendered = await renderAction(ctx, step, step.definition, number);
   if (!rendered.ok) return commitAttempt(ctx, step, rendered, attemptInfo(ctx, step, number, startedAt));
+  const gate = await admit(ctx, rendered.action);
+  if (gate && 'ok' in gate) return commitAttempt(ctx, step, gate, attemptInfo(ctx, step, number, startedAt));
   const task = rendered.action.task;
   await inTx(ctx, step, async (tx) => {
     const ok = await updateStepIfOwned(

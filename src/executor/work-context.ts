@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { PatternSet } from '../domain/pattern-set.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/database.js';
+import type { BreakerGate } from './breaker-gate.js';
 
 export interface WorkContext {
   db: Database;
@@ -14,4 +15,5 @@ export interface WorkContext {
   random: () => number;
   patterns: () => PatternSet;
   agent: Dispatcher;
+  breakers: BreakerGate;
 }

@@ -8,3 +8,5 @@ export const TASK_CHANNEL = 'rebound_tasks';
 export const FLOW_CHANNEL = 'rebound_flows';
 /** Error patterns changed; payload: the registry version. */
 export const PATTERN_CHANNEL = 'rebound_patterns';
+/** A circuit breaker changed state; payload: the key. */
+export const CIRCUIT_CHANNEL = 'rebound_circuits';

@@ -6,6 +6,7 @@ import { loadStepOutputs, runFlowTx, type FlowTx } from './flow-tx.js';
 import type { Database } from './database.js';
 import { STEP_COLUMNS, type StepRow } from './step-row.js';
 import type { AttemptInfo } from './transitions/attempts.js';
+import { recordTaskBreakerOutcome } from './task-breaker.js';
 import { recordCompensationFailure, recordCompensationSuccess } from './transitions/compensation.js';
 import { recordStepFailure } from './transitions/step-failure.js';
 import { recordStepSuccess } from './transitions/step-success.js';
@@ -50,13 +51,14 @@ export async function answerTask(
       finishedAt: new Date(deps.now()),
       executedBy: step.taskWorkerId ?? 'worker',
     };
+    const error = answer.ok ? undefined : classify(answer.failure, deps.patterns());
+    if (!compensating) await recordTaskBreakerOutcome(tx.client, step.definition, error?.errorType ?? null, deps.now());
     if (answer.ok) {
       if (compensating) return recordCompensationSuccess(tx, step, { attempt: info, owner });
       return (await recordStepSuccess(tx, step, answer.output, { owner, attempt: info })) !== undefined;
     }
-    const error = classify(answer.failure, deps.patterns());
-    if (compensating) return recordCompensationFailure(tx, step, error, { attempt: info, owner }, { random: deps.random });
-    return recordStepFailure(tx, step, owner, error, info, {
+    if (compensating) return recordCompensationFailure(tx, step, error!, { attempt: info, owner }, { random: deps.random });
+    return recordStepFailure(tx, step, owner, error!, info, {
       now: new Date(deps.now()),
       random: deps.random,
       loadBindings: async (e) => ({

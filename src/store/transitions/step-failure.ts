@@ -18,6 +18,8 @@ export interface FailureContext {
   /** Outputs of the flow's steps, for expressions in patches ($steps). */
   loadBindings: (error: Classification) => Promise<ExpressionBindings>;
   breaker?: BreakerView;
+  /** Set when no attempt was made: the step's breaker was open. */
+  rejectedBy?: { key: string; nextProbeAt: number };
 }
 
 /** The classified error as stored on steps, attempts and events. */
@@ -45,7 +47,8 @@ export async function recordStepFailure(
   attempt: AttemptInfo,
   ctx: FailureContext,
 ): Promise<boolean> {
-  const counted = step.countedAttempts + (step.correctionRerun ? 0 : 1);
+  const rejected = ctx.rejectedBy;
+  const counted = rejected ? step.countedAttempts : step.countedAttempts + (step.correctionRerun ? 0 : 1);
   const firstFailureAt = step.firstFailureAt ?? attempt.finishedAt;
   const decision = decide({
     step: {
@@ -61,17 +64,21 @@ export async function recordStepFailure(
     },
     error,
     flow: { cancelled: tx.flow.status === 'cancelled', deadlineAt: tx.flow.deadlineAt?.getTime() ?? null },
-    breaker: ctx.breaker,
+    breaker: rejected ? { nextProbeAt: rejected.nextProbeAt } : ctx.breaker,
     now: ctx.now.getTime(),
     random: ctx.random,
   });
-  const base = { number: attempt.number, counted, firstFailureAt, error: errorRecord(error) };
+  const base = { number: rejected ? step.attempt : attempt.number, counted, firstFailureAt, error: errorRecord(error), attempts: rejected ? 0 : 1 };
   const ok = await applyDecision(tx, step, owner, decision, base, ctx, error);
   if (!ok) return false;
   if (['retry', 'wait_circuit', 'correct', 'fallback', 'degrade'].includes(decision.strategy)) tx.workDue();
-  await insertAttempt(tx, step, attempt, 'failed', base.error);
-  noteFirstStart(tx, step, attempt);
-  tx.event('attempt.failed', step.stepId, { attempt: attempt.number, alternativeId: attempt.alternativeId, error: base.error }, attempt.finishedAt);
+  if (rejected) {
+    tx.event('circuit.rejected', step.stepId, { key: rejected.key, nextProbeAt: new Date(rejected.nextProbeAt).toISOString(), alternativeId: step.alternativeId });
+  } else {
+    await insertAttempt(tx, step, attempt, 'failed', base.error);
+    noteFirstStart(tx, step, attempt);
+    tx.event('attempt.failed', step.stepId, { attempt: attempt.number, alternativeId: attempt.alternativeId, error: base.error }, attempt.finishedAt);
+  }
   const delayMs = 'delayMs' in decision ? decision.delayMs : undefined;
   tx.event('recovery.decided', step.stepId, { strategy: decision.strategy, ...(delayMs !== undefined ? { delayMs } : {}), reason: decision.reason });
   await followUp(tx, step, decision, error);
@@ -83,6 +90,8 @@ interface FailureBase {
   counted: number;
   firstFailureAt: Date;
   error: Record<string, unknown>;
+  /** Attempts this failure adds to attempts_total (0 when the breaker refused the call). */
+  attempts: number;
 }
 
 /** The step-row write of each decision, conditioned on the lease. */
@@ -95,38 +104,40 @@ async function applyDecision(
   ctx: FailureContext,
   error: Classification,
 ): Promise<boolean> {
-  const common = `attempt = $2, counted_attempts = $3, first_failure_at = $4, error = $5, attempts_total = attempts_total + 1,
+  const common = `attempt = $2, counted_attempts = $3, first_failure_at = $4, error = $5, attempts_total = attempts_total + $6,
                   lease_owner = NULL, lease_expires_at = NULL, task_id = NULL`;
-  const values: unknown[] = [b.number, b.counted, b.firstFailureAt, JSON.stringify(b.error)];
+  // A new alternative starts its own attempt counters.
+  const fresh = d.strategy === 'fallback' || d.strategy === 'degrade';
+  const values: unknown[] = [fresh ? 0 : b.number, fresh ? 0 : b.counted, b.firstFailureAt, JSON.stringify(b.error), b.attempts];
   const write = (sets: string, more: unknown[] = []) => updateStepIfOwned(tx, step, owner, `${common}, ${sets}`, [...values, ...more], ['running', 'waiting', 'scheduled']);
   const rerunNow = `status = 'scheduled', due_action = 'attempt', run_at = now()`;
   switch (d.strategy) {
     case 'retry':
       return write(
-        `status = 'scheduled', due_action = 'attempt', run_at = now() + $6 * interval '1 millisecond',
-         correction_rerun = false, last_delay_ms = $7, strategy = 'retry'`,
+        `status = 'scheduled', due_action = 'attempt', run_at = now() + $7 * interval '1 millisecond',
+         correction_rerun = false, last_delay_ms = $8, strategy = 'retry'`,
         [d.delayMs, d.previousDelayMs],
       );
     case 'wait_circuit':
-      return write(`status = 'scheduled', due_action = 'attempt', run_at = now() + $6 * interval '1 millisecond'`, [d.delayMs]);
+      return write(`status = 'scheduled', due_action = 'attempt', run_at = now() + $7 * interval '1 millisecond'`, [d.delayMs]);
     case 'correct': {
       const patch = await renderTemplate(d.patch, await ctx.loadBindings(error));
       const used = { ...step.correctionsUsed, [d.correctionIndex]: (step.correctionsUsed[d.correctionIndex] ?? 0) + 1 };
-      return write(`${rerunNow}, definition = $6, corrections_used = $7, correction_rerun = true, strategy = 'correct'`, [
+      return write(`${rerunNow}, definition = $7, corrections_used = $8, correction_rerun = true, strategy = 'correct'`, [
         JSON.stringify(applyPatch(step.definition, patch)),
         JSON.stringify(used),
       ]);
     }
     case 'fallback':
       return write(
-        `${rerunNow}, definition = $6, alternative_id = $7, fallback_index = $8, attempt = 0, counted_attempts = 0,
+        `${rerunNow}, definition = $7, alternative_id = $8, fallback_index = $9,
          correction_rerun = false, last_delay_ms = NULL, strategy = 'fallback'`,
         [JSON.stringify(stripAlternative(d.alternative)), d.alternative.id, d.index + 1],
       );
     case 'degrade': {
       const definition = await degradedDefinition(step, d.degradation, await ctx.loadBindings(error));
       return write(
-        `${rerunNow}, definition = $6, alternative_id = $7, degradation_index = $8, attempt = 0, counted_attempts = 0,
+        `${rerunNow}, definition = $7, alternative_id = $8, degradation_index = $9,
          correction_rerun = false, last_delay_ms = NULL, strategy = 'degrade'`,
         [JSON.stringify(definition), d.degradation.id, d.index + 1],
       );

@@ -1,0 +1,154 @@
+// The circuit breaker state machine, pure: (state, event, config, now) ->
+// state. The store applies it under a row lock so every replica shares one
+// breaker per key.
+import type { CircuitState, ErrorType } from './statuses.js';
+
+export interface BreakerConfig {
+  /** Consecutive countable failures that open a closed breaker. */
+  failureThreshold: number;
+  /** Failure rate in [0, 1] over the window that opens it; null disables rate mode. */
+  failureRateThreshold: number | null;
+  /** Calls in the window before the rate is judged. */
+  minimumCalls: number;
+  /** Length of the failure-rate window, in ms. */
+  windowMs: number;
+  /** How long an open breaker stays open before probing, in ms. */
+  openMs: number;
+  /** Probes admitted at once while half-open, across all replicas. */
+  halfOpenMaxCalls: number;
+  /** Successful probes that close a half-open breaker. */
+  successThreshold: number;
+}
+
+export const DEFAULT_BREAKER_CONFIG: BreakerConfig = {
+  failureThreshold: 5,
+  failureRateThreshold: null,
+  minimumCalls: 10,
+  windowMs: 60000,
+  openMs: 30000,
+  halfOpenMaxCalls: 1,
+  successThreshold: 1,
+};
+
+export interface BreakerState {
+  state: CircuitState;
+  consecutiveFailures: number;
+  windowCalls: number;
+  windowFailures: number;
+  windowStartedAt: number | null;
+  /** Probes admitted and not yet answered (half-open). */
+  halfOpenCalls: number;
+  halfOpenSuccesses: number;
+  openedAt: number | null;
+  /** Open: when probing may start (null: forced open until closed). Half-open: when unanswered probe slots expire. */
+  nextProbeAt: number | null;
+  forced: boolean;
+}
+
+export const CLOSED: BreakerState = {
+  state: 'closed',
+  consecutiveFailures: 0,
+  windowCalls: 0,
+  windowFailures: 0,
+  windowStartedAt: null,
+  halfOpenCalls: 0,
+  halfOpenSuccesses: 0,
+  openedAt: null,
+  nextProbeAt: null,
+  forced: false,
+};
+
+export type BreakerEvent =
+  | { type: 'acquire' }
+  | { type: 'success'; probe: boolean }
+  | { type: 'failure'; probe: boolean }
+  /** An answer that says nothing about the dependency's health (e.g. a 400). */
+  | { type: 'neutral'; probe: boolean }
+  | { type: 'force_open'; durationMs?: number | undefined }
+  | { type: 'force_close' };
+
+export interface BreakerResult {
+  state: BreakerState;
+  /** acquire only: whether the call may go ahead, and whether it is a probe. */
+  admitted?: boolean;
+  probe?: boolean;
+  /** Set when the state changed. */
+  transition?: CircuitState;
+}
+
+/** Only these failures say the dependency is unhealthy. */
+const COUNTABLE: readonly ErrorType[] = ['timeout', 'network', 'rate_limited', 'unavailable'];
+export const countsAgainstBreaker = (errorType: ErrorType): boolean => COUNTABLE.includes(errorType);
+
+/** Unanswered probes free their slot after this long, in ms (a replica may have died mid-probe). */
+export function probeSlotMs(config: BreakerConfig): number {
+  return Math.max(config.openMs, 60_000);
+}
+
+function opened(now: number, config: BreakerConfig): BreakerState {
+  return { ...CLOSED, state: 'open', openedAt: now, nextProbeAt: now + config.openMs };
+}
+
+function rollWindow(s: BreakerState, config: BreakerConfig, now: number): BreakerState {
+  if (s.windowStartedAt !== null && now - s.windowStartedAt < config.windowMs) return s;
+  return { ...s, windowCalls: 0, windowFailures: 0, windowStartedAt: now };
+}
+
+function trips(s: BreakerState, config: BreakerConfig): boolean {
+  if (s.consecutiveFailures >= config.failureThreshold) return true;
+  return config.failureRateThreshold !== null && s.windowCalls >= config.minimumCalls && s.windowFailures / s.windowCalls >= config.failureRateThreshold;
+}
+
+function changed(before: BreakerState, after: BreakerState, extra: Omit<BreakerResult, 'state' | 'transition'> = {}): BreakerResult {
+  return { state: after, ...extra, ...(after.state !== before.state ? { transition: after.state } : {}) };
+}
+
+function acquire(s: BreakerState, config: BreakerConfig, now: number): BreakerResult {
+  if (s.state === 'closed') return { state: s, admitted: true, probe: false };
+  if (s.state === 'open') {
+    if (s.nextProbeAt === null || now < s.nextProbeAt) return { state: s, admitted: false };
+    const half: BreakerState = { ...s, state: 'half_open', forced: false, halfOpenCalls: 1, halfOpenSuccesses: 0, nextProbeAt: now + probeSlotMs(config) };
+    return changed(s, half, { admitted: true, probe: true });
+  }
+  if (s.halfOpenCalls < config.halfOpenMaxCalls) return { state: { ...s, halfOpenCalls: s.halfOpenCalls + 1 }, admitted: true, probe: true };
+  if (s.nextProbeAt !== null && now >= s.nextProbeAt) {
+    return { state: { ...s, halfOpenCalls: 1, nextProbeAt: now + probeSlotMs(config) }, admitted: true, probe: true };
+  }
+  return { state: s, admitted: false };
+}
+
+export function breakerTransition(s: BreakerState, event: BreakerEvent, config: BreakerConfig, now: number): BreakerResult {
+  switch (event.type) {
+    case 'acquire':
+      return acquire(s, config, now);
+    case 'force_open':
+      return changed(s, { ...CLOSED, state: 'open', forced: true, openedAt: now, nextProbeAt: event.durationMs === undefined ? null : now + event.durationMs });
+    case 'force_close':
+      return changed(s, { ...CLOSED });
+    case 'success':
+    case 'failure':
+    case 'neutral':
+      break;
+  }
+  if (s.state === 'closed') {
+    if (event.type === 'neutral') return { state: s };
+    const w = rollWindow(s, config, now);
+    const next: BreakerState =
+      event.type === 'success'
+        ? { ...w, consecutiveFailures: 0, windowCalls: w.windowCalls + 1 }
+        : { ...w, consecutiveFailures: w.consecutiveFailures + 1, windowCalls: w.windowCalls + 1, windowFailures: w.windowFailures + 1 };
+    return changed(s, event.type === 'failure' && trips(next, config) ? opened(now, config) : next);
+  }
+  if (s.state === 'open' || !event.probe) return { state: s };
+  const freed = { ...s, halfOpenCalls: Math.max(0, s.halfOpenCalls - 1) };
+  if (event.type === 'neutral') return { state: freed };
+  if (event.type === 'failure') return changed(s, opened(now, config));
+  const successes = s.halfOpenSuccesses + 1;
+  return changed(s, successes >= config.successThreshold ? { ...CLOSED } : { ...freed, halfOpenSuccesses: successes });
+}
+
+/** What a reader should see: an open breaker past its wait is half-open (it admits a probe on the next call). */
+export function effectiveCircuitState(s: BreakerState, now: number): CircuitState {
+  if (s.state === 'open' && s.nextProbeAt !== null && now >= s.nextProbeAt) return 'half_open';
+  return s.state;
+}
