@@ -1,7 +1,7 @@
 // buildApp(deps): every plugin and route, never listens. Tests inject into it;
 // src/server.ts listens.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createCircuitService } from './api/circuits/circuit-service.js';
 import { circuitRoutes } from './api/circuits/routes.js';
@@ -14,6 +14,7 @@ import { createFlowService } from './api/flows/flow-service.js';
 import { createFlowWaiters } from './api/flows/flow-waiters.js';
 import { flowRoutes } from './api/flows/routes.js';
 import { opsRoutes } from './api/ops/routes.js';
+import { statsRoutes } from './api/stats/routes.js';
 import './api/principal.js';
 import { taskRoutes } from './api/tasks/routes.js';
 import { createTaskService } from './api/tasks/task-service.js';
@@ -59,8 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { maxParamLength: 200 },
-    // One log line per request (onResponse below) instead of Fastify's two.
-    disableRequestLogging: true,
+    // One log line per request (request-metrics.ts) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -96,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     patterns: createPatternService({ db: deps.db }),
   });
   await app.register(circuitRoutes, { circuits: createCircuitService({ db: deps.db }) });
+  await app.register(statsRoutes, { db: deps.db });
   await app.ready();
   return app;
 }

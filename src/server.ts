@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createExecutor } from './executor/executor.js';
 import { createNotifier } from './executor/notifier.js';
+import { createWebhookDeliverer } from './executor/webhook-deliverer.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createDatabase } from './store/database.js';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   if (config.executorEnabled) {
     background.push(
       createExecutor({ db, logger, patterns: registry.current, concurrency: config.executorConcurrency, leaseMs: config.leaseMs, notifier }),
+      createWebhookDeliverer({ db, logger, notifier, secret: config.webhookSecret, escalationUrl: config.escalationWebhookUrl }),
     );
   }
 

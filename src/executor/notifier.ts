@@ -4,9 +4,9 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
-import { CIRCUIT_CHANNEL, FLOW_CHANNEL, PATTERN_CHANNEL, TASK_CHANNEL, WORK_CHANNEL } from '../store/channels.js';
+import { CIRCUIT_CHANNEL, FLOW_CHANNEL, PATTERN_CHANNEL, TASK_CHANNEL, WEBHOOK_CHANNEL, WORK_CHANNEL } from '../store/channels.js';
 
-const CHANNELS = [WORK_CHANNEL, TASK_CHANNEL, FLOW_CHANNEL, PATTERN_CHANNEL, CIRCUIT_CHANNEL];
+const CHANNELS = [WORK_CHANNEL, TASK_CHANNEL, FLOW_CHANNEL, PATTERN_CHANNEL, CIRCUIT_CHANNEL, WEBHOOK_CHANNEL];
 
 export interface Notifier {
   on(channel: string, listener: (payload: string) => void): void;

@@ -10,3 +10,5 @@ export const FLOW_CHANNEL = 'rebound_flows';
 export const PATTERN_CHANNEL = 'rebound_patterns';
 /** A circuit breaker changed state; payload: the key. */
 export const CIRCUIT_CHANNEL = 'rebound_circuits';
+/** Webhooks were queued. */
+export const WEBHOOK_CHANNEL = 'rebound_webhooks';

@@ -6,7 +6,8 @@
 import type pg from 'pg';
 import type { NormalizedPlan } from '../domain/plan.js';
 import { isTerminalFlowStatus, type FlowStatus, type Mode } from '../domain/statuses.js';
-import { FLOW_CHANNEL, WORK_CHANNEL } from './channels.js';
+import { v7 as uuidv7 } from 'uuid';
+import { FLOW_CHANNEL, WEBHOOK_CHANNEL, WORK_CHANNEL } from './channels.js';
 
 export interface FlowRow {
   id: string;
@@ -59,6 +60,7 @@ export class FlowTx {
   /** Called after commit, e.g. to wake the local executor. */
   readonly afterCommit: (() => void)[] = [];
   private readonly notifications = new Map<string, string>();
+  private readonly webhooks: { id: string; type: string; target: 'notify' | 'escalation_hook'; url: string | null; payload: Record<string, unknown> }[] = [];
   private readonly initialStatus: FlowStatus;
 
   constructor(
@@ -72,6 +74,23 @@ export class FlowTx {
     readonly origin: 'executor' | 'api' = 'api',
   ) {
     this.initialStatus = flow.status;
+  }
+
+  /**
+   * Queues a webhook (written with the transaction: an outbox) to the flow's
+   * notify.url when it subscribed to `type`, and, for escalation.created, to
+   * ESCALATION_WEBHOOK_URL (resolved by the deliverer).
+   */
+  webhook(type: 'escalation.created' | 'flow.completed' | 'flow.failed', data: Record<string, unknown>, refs: { stepId?: string; escalationId?: string } = {}): void {
+    const targets: { target: 'notify' | 'escalation_hook'; url: string | null }[] = [];
+    if (this.flow.notify && this.flow.notify.events.includes(type)) targets.push({ target: 'notify', url: this.flow.notify.url });
+    if (type === 'escalation.created') targets.push({ target: 'escalation_hook', url: null });
+    for (const t of targets) {
+      const id = uuidv7();
+      const payload = { id, type, at: new Date().toISOString(), flowId: this.flow.id, ...refs, data };
+      this.webhooks.push({ id, type, ...t, payload });
+    }
+    if (targets.length > 0) this.notify(WEBHOOK_CHANNEL);
   }
 
   /** Some step of this flow is due now. */
@@ -99,6 +118,14 @@ export class FlowTx {
   async finish(): Promise<void> {
     if (this.flow.status !== this.initialStatus && isTerminalFlowStatus(this.flow.status)) this.notify(FLOW_CHANNEL, this.flow.id);
     await this.writeFlow();
+    if (this.webhooks.length > 0) {
+      await this.client.query(
+        `INSERT INTO webhook_deliveries (id, type, flow_id, target, url, payload)
+         SELECT w.id, w.type, $1, w.target, w.url, w.payload
+           FROM jsonb_to_recordset($2::jsonb) AS w(id uuid, type text, target text, url text, payload jsonb)`,
+        [this.flow.id, JSON.stringify(this.webhooks)],
+      );
+    }
     if (this.notifications.size > 0) {
       const keys = [...this.notifications.keys()];
       await this.client.query('SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n(c, p)', [

@@ -29,6 +29,7 @@ export interface StepRow {
   error: unknown;
   lastDelayMs: number | null;
   firstFailureAt: Date | null;
+  firstErrorType: string | null;
   runAt: Date | null;
   dueAction: DueAction | null;
   leaseOwner: string | null;
@@ -57,7 +58,7 @@ export function STEP_COLUMNS(alias: string): string {
     ${a}.alternative_id AS "alternativeId", ${a}.fallback_index AS "fallbackIndex", ${a}.degradation_index AS "degradationIndex",
     ${a}.attempt, ${a}.counted_attempts AS "countedAttempts", ${a}.correction_rerun AS "correctionRerun",
     ${a}.attempts_total AS "attemptsTotal", ${a}.corrections_used AS "correctionsUsed", ${a}.strategy, ${a}.quality,
-    ${a}.output, ${a}.error, ${a}.last_delay_ms AS "lastDelayMs", ${a}.first_failure_at AS "firstFailureAt",
+    ${a}.output, ${a}.error, ${a}.last_delay_ms AS "lastDelayMs", ${a}.first_failure_at AS "firstFailureAt", ${a}.first_error_type AS "firstErrorType",
     ${a}.run_at AS "runAt", ${a}.due_action AS "dueAction", ${a}.lease_owner AS "leaseOwner",
     ${a}.lease_expires_at AS "leaseExpiresAt", ${a}.task_type AS "taskType", ${a}.task_id AS "taskId",
     ${a}.task_input AS "taskInput", ${a}.task_worker_id AS "taskWorkerId", ${a}.task_claimed_at AS "taskClaimedAt",

@@ -104,7 +104,10 @@ describe('schema drift', () => {
 
     expect(await p.patternRegistry.findUniqueOrThrow({ where: { id: 1 } })).toMatchObject({ version: expect.any(BigInt) });
 
+    const delivery = await p.webhookDelivery.create({ data: { id: randomUUID(), type: 'flow.completed', flowId, target: 'notify', url: 'https://x.example', payload: { a: 1 } } });
+    expect(await p.webhookDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toEqual(delivery);
+
     const modelNames = models.map((m) => m.name).sort();
-    expect(modelNames).toEqual(['Attempt', 'Circuit', 'ErrorOccurrence', 'ErrorPattern', 'Escalation', 'Flow', 'FlowEvent', 'PatternRegistry', 'RecoveryEpisode', 'Step']);
+    expect(modelNames).toEqual(['Attempt', 'Circuit', 'ErrorOccurrence', 'ErrorPattern', 'Escalation', 'Flow', 'FlowEvent', 'PatternRegistry', 'RecoveryEpisode', 'Step', 'WebhookDelivery']);
   });
 });

@@ -18,8 +18,8 @@ export interface AttemptInfo {
 
 export async function insertAttempt(tx: FlowTx, step: StepRow, info: AttemptInfo, outcome: 'succeeded' | 'failed', error: unknown): Promise<void> {
   await tx.client.query(
-    `INSERT INTO attempts (id, step_row_id, flow_id, step_id, phase, alternative_id, number, outcome, error, executed_by, started_at, finished_at, duration_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    `INSERT INTO attempts (id, step_row_id, flow_id, step_id, phase, alternative_id, number, outcome, error, executed_by, started_at, finished_at, duration_ms, strategy)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     [
       info.id ?? uuidv7(),
       step.id,
@@ -34,6 +34,8 @@ export async function insertAttempt(tx: FlowTx, step: StepRow, info: AttemptInfo
       info.startedAt,
       info.finishedAt,
       Math.max(0, Math.round(info.finishedAt.getTime() - info.startedAt.getTime())),
+      // The rung that caused this attempt (set when it was scheduled).
+      info.phase === 'forward' ? step.strategy : null,
     ],
   );
 }

@@ -27,6 +27,7 @@ export function finishEndedFlow(tx: FlowTx): void {
   const status = cancelled ? 'cancelled' : 'failed';
   tx.set({ status, finishedAt: new Date() });
   tx.event(cancelled ? 'flow.cancelled' : 'flow.failed', null, { error });
+  if (!cancelled) tx.webhook('flow.failed', { status, error });
 }
 
 export interface CompensationOutcome {

@@ -62,7 +62,7 @@ async function resolveStep(tx: FlowTx, step: StepRow, r: Resolution): Promise<vo
         step,
         null,
         `status = 'scheduled', due_action = 'attempt', run_at = now(), definition = $2, attempt = 0, counted_attempts = 0,
-         correction_rerun = false, first_failure_at = NULL, last_delay_ms = NULL`,
+         correction_rerun = false, last_delay_ms = NULL`,
         [JSON.stringify(definition)],
         waiting,
       );

@@ -30,7 +30,9 @@ export async function openEscalation(tx: FlowTx, e: NewEscalation): Promise<{ id
     [id, e.kind, tx.flow.id, e.stepId, e.reason, e.message, JSON.stringify(e.error ?? null), e.attempts, ALLOWED_ACTIONS[e.kind], e.onTimeout, e.timeoutMs],
   );
   const expiresAt = rows[0]!.expiresAt;
-  tx.event('escalation.created', e.stepId, { escalationId: id, kind: e.kind, reason: e.reason, expiresAt: expiresAt?.toISOString() ?? null });
+  const data = { escalationId: id, kind: e.kind, reason: e.reason, message: e.message, expiresAt: expiresAt?.toISOString() ?? null };
+  tx.event('escalation.created', e.stepId, data);
+  tx.webhook('escalation.created', { ...data, error: e.error ?? null, allowedActions: ALLOWED_ACTIONS[e.kind] }, { stepId: e.stepId, escalationId: id });
   return { id, expiresAt };
 }
 

@@ -47,6 +47,7 @@ export function settleSteps(tx: FlowTx, settled: number): void {
   const status = settledFlowStatus(tx.flow.stepsFailed);
   tx.set({ status, finishedAt: new Date() });
   tx.event('flow.completed', null, { status, quality: tx.flow.quality, stepsFailed: tx.flow.stepsFailed });
+  tx.webhook('flow.completed', { status, quality: tx.flow.quality, stepsFailed: tx.flow.stepsFailed });
 }
 
 export interface FlowError {

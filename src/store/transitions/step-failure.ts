@@ -11,6 +11,7 @@ import type { StepRow } from '../step-row.js';
 import { insertAttempt, noteFirstStart, updateStepIfOwned, type AttemptInfo } from './attempts.js';
 import { openEscalation, refreshWaiting } from './escalation-writes.js';
 import { endFlow, settleSteps, skipDependents } from './flow-progress.js';
+import { closeEpisode } from './recovery-episodes.js';
 
 export interface FailureContext {
   now: Date;
@@ -105,6 +106,7 @@ async function applyDecision(
   error: Classification,
 ): Promise<boolean> {
   const common = `attempt = $2, counted_attempts = $3, first_failure_at = $4, error = $5, attempts_total = attempts_total + $6,
+                  first_error_type = COALESCE(first_error_type, $5::jsonb->>'errorType'),
                   lease_owner = NULL, lease_expires_at = NULL, task_id = NULL`;
   // A new alternative starts its own attempt counters.
   const fresh = d.strategy === 'fallback' || d.strategy === 'degrade';
@@ -182,6 +184,7 @@ async function followUp(tx: FlowTx, step: StepRow, d: Decision, error: Classific
  */
 export async function settleFailedStep(tx: FlowTx, step: StepRow, stepError: Record<string, unknown>, stop?: 'cancelled' | 'deadline_exceeded'): Promise<void> {
   tx.event('step.failed', step.stepId, { error: stepError });
+  await closeEpisode(tx, step, 'failed');
   if (stop === 'cancelled') return;
   if (stop === 'deadline_exceeded') {
     await endFlow(tx, { errorType: 'deadline_exceeded', message: 'the flow passed its deadline', stepId: step.stepId }, { compensate: tx.flow.mode !== 'lenient', final: 'failed' });

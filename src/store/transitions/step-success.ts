@@ -6,6 +6,7 @@ import type { StepRow } from '../step-row.js';
 import { insertAttempt, noteFirstStart, updateStepIfOwned, type AttemptInfo } from './attempts.js';
 import { refreshWaiting } from './escalation-writes.js';
 import { releaseDependents, settleSteps } from './flow-progress.js';
+import { closeEpisode } from './recovery-episodes.js';
 
 /** Quality of the alternative a step kept: its degradation's, else 1. */
 export function qualityOf(step: Pick<StepRow, 'alternativeId' | 'config'>): number {
@@ -47,6 +48,7 @@ export async function recordStepSuccess(tx: FlowTx, step: StepRow, output: unkno
     ['running', 'waiting', 'scheduled'],
   );
   if (!ok) return undefined;
+  await closeEpisode(tx, step, status);
   if (attempt) {
     await insertAttempt(tx, step, attempt, 'succeeded', null);
     noteFirstStart(tx, step, attempt);
