@@ -93,7 +93,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(taskRoutes, { tasks });
   await app.register(escalationRoutes, { escalations: createEscalationService({ db: deps.db }) });
   await app.register(errorRoutes, {
-    analysis: createAnalyzeService({ registry: deps.registry, frequency: deps.frequency }),
+    analysis: createAnalyzeService({
+      registry: deps.registry,
+      frequency: deps.frequency,
+      onClassified: (errorType, severity) => deps.metrics.errorsClassifiedTotal.inc({ error_type: errorType, severity }),
+    }),
     patterns: createPatternService({ db: deps.db }),
   });
   await app.register(circuitRoutes, { circuits: createCircuitService({ db: deps.db }) });

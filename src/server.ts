@@ -11,6 +11,7 @@ import { createDatabase } from './store/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './store/embedded-postgres.js';
 import { createErrorFrequency } from './store/error-frequency.js';
 import { createPatternRegistry } from './store/pattern-registry.js';
+import { sharedStateFromDatabase } from './store/shared-state.js';
 import { migrate, migrationsApplied, readMigrations } from './store/migrator.js';
 import { retryTransient } from './store/transient-retry.js';
 
@@ -55,7 +56,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const { db, embedded } = await openDatabase(config, logger);
   const expectedMigrations = (await readMigrations()).length;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ shared: sharedStateFromDatabase(db) });
+  db.facts.on((facts) => metrics.recordFacts(facts));
   const notifier = createNotifier(db.url, logger);
   await notifier.start();
   const registry = createPatternRegistry({ db, notifier, logger });
@@ -74,8 +76,18 @@ async function main(): Promise<void> {
   });
   const background: BackgroundService[] = [];
   if (config.executorEnabled) {
+    const executor = createExecutor({
+      db,
+      logger,
+      patterns: registry.current,
+      concurrency: config.executorConcurrency,
+      leaseMs: config.leaseMs,
+      notifier,
+      onClaimed: (step) => metrics.executorLag.observe(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000),
+    });
+    metrics.setInflightSource(executor.inflightCount);
     background.push(
-      createExecutor({ db, logger, patterns: registry.current, concurrency: config.executorConcurrency, leaseMs: config.leaseMs, notifier }),
+      executor,
       createWebhookDeliverer({ db, logger, notifier, secret: config.webhookSecret, escalationUrl: config.escalationWebhookUrl }),
     );
   }

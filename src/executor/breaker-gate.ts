@@ -3,7 +3,7 @@
 // anything else asks the row, which also limits half-open probes across
 // replicas. State changes elsewhere arrive by NOTIFY and drop the cached view.
 import { countsAgainstBreaker, type BreakerEvent, type BreakerState, type BreakerConfig } from '../domain/breaker.js';
-import type { ErrorType } from '../domain/statuses.js';
+import type { CircuitState, ErrorType } from '../domain/statuses.js';
 import { CIRCUIT_CHANNEL } from '../store/channels.js';
 import { applyBreakerEvent } from '../store/circuit-store.js';
 import type { Database, Queryable } from '../store/database.js';
@@ -32,6 +32,7 @@ export function createBreakerGate({ db, notifier, now = Date.now }: { db: Databa
       if (known?.breaker.state === 'closed') return { admitted: true, key, probe: false };
       const t = now();
       const r = await db.transaction((client) => applyBreakerEvent(client, key, { type: 'acquire' }, t));
+      if (r.transition) db.facts.emit([{ kind: 'circuit', key, to: r.transition }]);
       cache.set(key, { breaker: r.state, config: r.record.config, at: now() });
       if (r.admitted) return { admitted: true, key, probe: r.probe ?? false };
       // Half-open with every probe slot taken: the probes answer soon, look again then.
@@ -43,14 +44,16 @@ export function createBreakerGate({ db, notifier, now = Date.now }: { db: Databa
      * Records an attempt's outcome in the caller's transaction. A success on a
      * breaker known closed with nothing to reset writes nothing.
      */
-    async record(client: Queryable, admission: Extract<Admission, { admitted: true }>, errorType: ErrorType | null): Promise<void> {
+    /** Returns the state the breaker moved to, if it moved. */
+    async record(client: Queryable, admission: Extract<Admission, { admitted: true }>, errorType: ErrorType | null): Promise<CircuitState | undefined> {
       const event: BreakerEvent =
         errorType === null ? { type: 'success', probe: admission.probe } : { type: countsAgainstBreaker(errorType) ? 'failure' : 'neutral', probe: admission.probe };
       const known = fresh(admission.key);
       const quiet = known && known.breaker.state === 'closed' && known.breaker.consecutiveFailures === 0 && known.config.failureRateThreshold === null;
-      if (!admission.probe && quiet && event.type !== 'failure') return;
+      if (!admission.probe && quiet && event.type !== 'failure') return undefined;
       const r = await applyBreakerEvent(client, admission.key, event, now());
       cache.set(admission.key, { breaker: r.state, config: r.record.config, at: now() });
+      return r.transition;
     },
 
     close(): void {

@@ -54,7 +54,10 @@ export async function commitAttempt(ctx: WorkContext, step: ClaimedStep, result:
   const classification = result.ok ? undefined : classify(result.failure, ctx.patterns());
   const admission = result.admission;
   await inTx(ctx, step, async (tx) => {
-    if (admission?.admitted) await ctx.breakers.record(tx.client, admission, classification?.errorType ?? null);
+    if (admission?.admitted) {
+      const to = await ctx.breakers.record(tx.client, admission, classification?.errorType ?? null);
+      if (to) tx.fact({ kind: 'circuit', key: admission.key, to });
+    }
     if (result.ok) return recordStepSuccess(tx, step, result.output, { owner, attempt: info });
     return recordStepFailure(tx, step, owner, classification!, info, {
       now: new Date(ctx.now()),

@@ -5,6 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { createFactListeners } from './transition-facts.js';
 import { retryTransient, type RetryDeps } from './transient-retry.js';
 
 export interface DatabaseOptions {
@@ -85,7 +86,10 @@ export function createDatabase(options: DatabaseOptions) {
     await pool.end();
   }
 
-  return { pool, prisma, query, transaction, close, url: options.url };
+  /** Committed-transition facts (for the metrics); see transition-facts.ts. */
+  const facts = createFactListeners();
+
+  return { pool, prisma, query, transaction, close, facts, url: options.url };
 }
 
 export type Database = ReturnType<typeof createDatabase>;

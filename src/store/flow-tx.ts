@@ -8,6 +8,7 @@ import type { NormalizedPlan } from '../domain/plan.js';
 import { isTerminalFlowStatus, type FlowStatus, type Mode } from '../domain/statuses.js';
 import { v7 as uuidv7 } from 'uuid';
 import { FLOW_CHANNEL, WEBHOOK_CHANNEL, WORK_CHANNEL } from './channels.js';
+import type { TransitionFact } from './transition-facts.js';
 
 export interface FlowRow {
   id: string;
@@ -60,6 +61,8 @@ export class FlowTx {
   /** Called after commit, e.g. to wake the local executor. */
   readonly afterCommit: (() => void)[] = [];
   private readonly notifications = new Map<string, string>();
+  /** What this transaction did, reported to the metrics after commit. */
+  readonly facts: TransitionFact[] = [];
   private readonly webhooks: { id: string; type: string; target: 'notify' | 'escalation_hook'; url: string | null; payload: Record<string, unknown> }[] = [];
   private readonly initialStatus: FlowStatus;
 
@@ -91,6 +94,10 @@ export class FlowTx {
       this.webhooks.push({ id, type, ...t, payload });
     }
     if (targets.length > 0) this.notify(WEBHOOK_CHANNEL);
+  }
+
+  fact(f: TransitionFact): void {
+    this.facts.push(f);
   }
 
   /** Some step of this flow is due now. */
@@ -173,7 +180,7 @@ export async function openFlowTx(client: pg.PoolClient, flowId: string, origin: 
  * undefined when the flow does not exist.
  */
 export async function runFlowTx<T>(
-  db: { transaction: <R>(fn: (client: pg.PoolClient) => Promise<R>) => Promise<R> },
+  db: { transaction: <R>(fn: (client: pg.PoolClient) => Promise<R>) => Promise<R>; facts?: { emit(facts: TransitionFact[]): void } },
   flowId: string,
   fn: (tx: FlowTx) => Promise<T>,
   origin: FlowTx['origin'] = 'api',
@@ -186,6 +193,7 @@ export async function runFlowTx<T>(
     return { result, tx };
   });
   if (!outcome) return undefined;
+  db.facts?.emit(outcome.tx.facts);
   for (const hook of outcome.tx.afterCommit) hook();
   return outcome.result;
 }

@@ -82,6 +82,7 @@ describe('patterns change how a running system recovers', () => {
   let up: Upstream;
   beforeAll(async () => {
     up = await startUpstream();
+    await a.relaxBreaker(up.url);
   });
   afterAll(async () => up.close());
 

@@ -9,6 +9,7 @@ let up: Upstream;
 beforeAll(async () => {
   h = await startHarness();
   up = await startUpstream();
+  await h.relaxBreaker(up.url);
   up.on('/ok', (r) => ({ body: { id: `res-${(r.body as { step?: string } | null)?.step ?? 'x'}` } }));
   up.on('/fail', () => ({ status: 500, body: { message: 'broken' } }));
   up.on('/undo', () => ({ body: { undone: true } }));

@@ -11,6 +11,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { createDatabase, type Database } from '../../src/store/database.js';
 import { createErrorFrequency, type ErrorFrequency } from '../../src/store/error-frequency.js';
 import { createPatternRegistry, type PatternRegistry } from '../../src/store/pattern-registry.js';
+import { sharedStateFromDatabase } from '../../src/store/shared-state.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export interface Harness {
@@ -26,6 +27,12 @@ export interface Harness {
   submit(plan: unknown, options?: { waitMs?: number; headers?: Record<string, string> }): Promise<{ statusCode: number; body: FlowBody }>;
   flow(id: string): Promise<FlowBody>;
   events(id: string): Promise<EventBody[]>;
+  /**
+   * Raises the failure threshold of the default breaker for `url`'s host, for
+   * tests that fail many calls to one upstream on purpose (the shared breaker
+   * would otherwise open, as it should in production).
+   */
+  relaxBreaker(url: string): Promise<void>;
   /** Polls the flow until its status is one of `statuses`. */
   waitFor(id: string, statuses: string[], timeoutMs?: number): Promise<FlowBody>;
   close(): Promise<void>;
@@ -83,7 +90,9 @@ export async function startHarness(
   await registry.start();
   const frequency = createErrorFrequency({ db, logger, windowMs: config.errorWindowMs });
   await frequency.start();
-  const app = await buildApp({ config, logger, db, metrics: createMetrics(), isReady: async () => true, notifier, registry, frequency });
+  const metrics = createMetrics({ shared: sharedStateFromDatabase(db) });
+  db.facts.on((facts) => metrics.recordFacts(facts));
+  const app = await buildApp({ config, logger, db, metrics, isReady: async () => true, notifier, registry, frequency });
   const executors: Executor[] = [];
   const addExecutor = (extra: Partial<ExecutorOptions> = {}) => {
     const executor = createExecutor({
@@ -94,10 +103,12 @@ export async function startHarness(
       leaseMs: config.leaseMs,
       notifier,
       pollIntervalMs: 200,
+      onClaimed: (step) => metrics.executorLag.observe(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000),
       ...options.executor,
       ...extra,
     });
     executors.push(executor);
+    metrics.setInflightSource(() => executors.reduce((n, e) => n + e.inflightCount(), 0));
     executor.start();
     return executor;
   };
@@ -123,6 +134,10 @@ export async function startHarness(
       return { statusCode: res.statusCode, body: res.json() as FlowBody };
     },
     flow,
+    async relaxBreaker(url) {
+      const res = await app.inject({ method: 'PUT', url: `/v1/circuits/http:${new URL(url).host}`, payload: { failureThreshold: 10_000 } });
+      if (res.statusCode !== 200) throw new Error(`relaxBreaker: ${res.statusCode} ${res.body}`);
+    },
     async events(id) {
       const res = await app.inject({ method: 'GET', url: `/v1/flows/${id}/events` });
       return (res.json() as { items: EventBody[] }).items;

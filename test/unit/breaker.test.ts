@@ -1,17 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  breakerTransition,
-  CLOSED,
-  countsAgainstBreaker,
-  DEFAULT_BREAKER_CONFIG,
-  effectiveCircuitState,
-  probeSlotMs,
-  type BreakerConfig,
-  type BreakerEvent,
-  type BreakerResult,
-  type BreakerState,
-} from '../../src/domain/breaker.js';
+import { breakerTransition, CLOSED, countsAgainstBreaker, DEFAULT_BREAKER_CONFIG, effectiveCircuitState, probeSlotMs } from '../../src/domain/breaker.js';
+import type { BreakerConfig, BreakerEvent, BreakerResult, BreakerState } from '../../src/domain/breaker.js';
 import { CIRCUIT_STATES, ERROR_TYPES } from '../../src/domain/statuses.js';
 
 const T0 = Date.parse('2024-05-01T00:00:00Z');
@@ -205,29 +195,29 @@ describe('force_open / force_close', () => {
 describe('effectiveCircuitState', () => {
   const c = cfg({ openMs: 1000 });
   it.each([
-    ['closed', CLOSED, T0 + 10 ** 9, 'closed'],
-    ['open before nextProbeAt', opened(c), T0 + 999, 'open'],
-    ['open at nextProbeAt', opened(c), T0 + 1000, 'half_open'],
-    ['open past nextProbeAt', opened(c), T0 + 10 ** 9, 'half_open'],
-    ['half_open', halfOpen(c), T0 + 1000, 'half_open'],
-    ['forced indefinitely', { ...CLOSED, state: 'open', forced: true, openedAt: T0, nextProbeAt: null }, T0 + 10 ** 12, 'open'],
-  ] as const)('%s -> %s', (_, s, now, expected) => expect(effectiveCircuitState(s, now)).toBe(expected));
+    ['closed', 'closed', CLOSED, T0 + 10 ** 9],
+    ['open before nextProbeAt', 'open', opened(c), T0 + 999],
+    ['open at nextProbeAt', 'half_open', opened(c), T0 + 1000],
+    ['open past nextProbeAt', 'half_open', opened(c), T0 + 10 ** 9],
+    ['half_open', 'half_open', halfOpen(c), T0 + 1000],
+    ['forced indefinitely', 'open', { ...CLOSED, state: 'open', forced: true, openedAt: T0, nextProbeAt: null }, T0 + 10 ** 12],
+  ] as const)('%s -> %s', (_, expected, s, now) => expect(effectiveCircuitState(s, now)).toBe(expected));
 });
 
 // ---- Property: probes in flight while half-open never exceed halfOpenMaxCalls ----
 const configArb = fc.record({
-  failureThreshold: fc.integer({ min: 1, max: 5 }),
+  failureThreshold: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 2 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 10 }) }),
   failureRateThreshold: fc.option(fc.integer({ min: 1, max: 100 }).map((n) => n / 100), { nil: null }),
   minimumCalls: fc.integer({ min: 1, max: 10 }),
   windowMs: fc.integer({ min: 100, max: 100_000 }),
-  openMs: fc.oneof(fc.integer({ min: 10, max: 2000 }), fc.integer({ min: 10, max: 120_000 })),
+  openMs: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 10, max: 2000 }) }, { weight: 1, arbitrary: fc.integer({ min: 10, max: 120_000 }) }),
   halfOpenMaxCalls: fc.integer({ min: 1, max: 4 }),
   successThreshold: fc.integer({ min: 1, max: 4 }),
 });
-const dt = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 150_000 }));
+const dt = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 2500 }) }, { weight: 1, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 150_000 }) });
 const cmdArb = fc.oneof(
   { weight: 5, arbitrary: fc.record({ dt, op: fc.constant('acquire' as const) }) },
-  { weight: 5, arbitrary: fc.record({ dt, op: fc.constant('answer' as const), pick: fc.nat(), probeFirst: fc.boolean(), outcome: fc.constantFrom(...OUTCOMES) }) },
+  { weight: 5, arbitrary: fc.record({ dt, op: fc.constant('answer' as const), pick: fc.nat(), probeFirst: fc.boolean(), outcome: fc.constantFrom('failure', ...OUTCOMES) }) },
   { weight: 1, arbitrary: fc.record({ dt, op: fc.constant('force_open' as const), durationMs: fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: undefined }) }) },
   { weight: 1, arbitrary: fc.record({ dt, op: fc.constant('force_close' as const) }) },
 );
@@ -241,7 +231,7 @@ type Cmd = typeof cmdArb extends fc.Arbitrary<infer C> ? C : never;
  * (never answers) once unanswered for probeSlotMs. In both, the probes in
  * flight are the unanswered, live ones admitted in the current episode.
  */
-function simulate(c: BreakerConfig, cmds: Cmd[], episodic: boolean): void {
+function simulate(c: BreakerConfig, cmds: Cmd[], episodic: boolean, seen = { concurrent: 0, expired: 0 }): boolean {
   const slot = probeSlotMs(c);
   let s = CLOSED;
   let now = T0;
@@ -256,12 +246,12 @@ function simulate(c: BreakerConfig, cmds: Cmd[], episodic: boolean): void {
     if (cmd.op === 'acquire') {
       if (episodic && s.state === 'half_open' && inFlight() >= c.halfOpenMaxCalls && now >= deadline) {
         calls = calls.filter((k) => !k.probe); // every slot expired: those probes are dead
-        deadline = now + slot;
+        [deadline, seen.expired] = [now + slot, seen.expired + 1];
       }
       r = breakerTransition(s, ACQUIRE, c, now);
       if (r.transition === 'half_open') [episode, deadline] = [episode + 1, now + slot];
       if (r.admitted) calls.push({ probe: r.probe === true, at: now, episode });
-      expect(r.probe === true).toBe(r.admitted === true && r.state.state === 'half_open');
+      check((r.probe === true) === (r.admitted === true && r.state.state === 'half_open'), 'probe flag', r.state);
     } else if (cmd.op === 'answer') {
       const pool = cmd.probeFirst && calls.some((k) => k.probe) ? calls.filter((k) => k.probe) : calls;
       if (pool.length === 0) continue;
@@ -273,30 +263,42 @@ function simulate(c: BreakerConfig, cmds: Cmd[], episodic: boolean): void {
     }
     if (episodic && s.state === 'half_open' && r.state.state !== 'half_open') calls = calls.filter((k) => !k.probe);
     s = r.state;
-    expect(CIRCUIT_STATES).toContain(s.state);
-    for (const n of [s.consecutiveFailures, s.windowCalls, s.windowFailures, s.halfOpenCalls, s.halfOpenSuccesses]) expect(n).toBeGreaterThanOrEqual(0);
-    expect(s.windowFailures).toBeLessThanOrEqual(s.windowCalls);
-    if (s.state === 'closed') expect(s).toMatchObject({ halfOpenCalls: 0, halfOpenSuccesses: 0, openedAt: null, nextProbeAt: null, forced: false });
+    const counters = [s.consecutiveFailures, s.windowCalls, s.windowFailures, s.halfOpenCalls, s.halfOpenSuccesses];
+    check(CIRCUIT_STATES.includes(s.state) && counters.every((n) => Number.isInteger(n) && n >= 0) && s.windowFailures <= s.windowCalls, 'state/counters', s);
+    if (s.state === 'closed') check(s.halfOpenCalls === 0 && s.halfOpenSuccesses === 0 && s.openedAt === null && s.nextProbeAt === null && !s.forced, 'closed shape', s);
     if (s.state === 'half_open') {
-      expect(inFlight()).toBeLessThanOrEqual(c.halfOpenMaxCalls);
-      expect(s.halfOpenCalls).toBeLessThanOrEqual(c.halfOpenMaxCalls);
-      expect(s.halfOpenSuccesses).toBeLessThan(c.successThreshold);
-      if (episodic) expect([s.halfOpenCalls, s.nextProbeAt]).toEqual([inFlight(), deadline]);
+      check(inFlight() <= c.halfOpenMaxCalls, `${inFlight()} probes in flight > halfOpenMaxCalls`, s);
+      if (inFlight() >= 2) seen.concurrent++;
+      check(s.halfOpenCalls <= c.halfOpenMaxCalls && s.halfOpenSuccesses < c.successThreshold, 'half-open counters', s);
+      if (episodic) check(s.halfOpenCalls === inFlight() && s.nextProbeAt === deadline, 'half-open state agrees with the model', s);
     }
   }
+  return true;
+}
+/** Plain throw: expect() inside thousands of simulated steps is too slow. */
+function check(ok: boolean, what: string, s: BreakerState): void {
+  if (!ok) throw new Error(`${what}: ${JSON.stringify(s)}`);
 }
 
+// Sizes and weights are biased so that most runs reach half-open with several probes in flight.
+const cmdsArb = fc.array(cmdArb, { minLength: 20, maxLength: 150, size: 'max' });
+
 describe('property: half-open probe limit', () => {
-  it('holds for callers whose probes answer within their own half-open episode', () => {
-    fc.assert(fc.property(configArb, fc.array(cmdArb, { maxLength: 80 }), (c, cmds) => simulate(c, cmds, true)), { numRuns: 500 });
+  it('holds for callers whose probes answer within their own half-open episode (state agrees with the model)', () => {
+    const seen = { concurrent: 0, expired: 0 };
+    fc.assert(fc.property(configArb, cmdsArb, (c, cmds) => simulate(c, cmds, true, seen)), { numRuns: 300 });
+    expect(seen.concurrent).toBeGreaterThan(50); // not vacuous: concurrent probes and slot expiries happened
+    expect(seen.expired).toBeGreaterThan(0);
   });
 
-  // BUG: outcomes carry no episode/generation, so a probe admitted before the
-  // breaker reopened (or before the slot expiry reset) that answers later frees
-  // a slot of the *current* episode (and its success counts towards closing it).
-  // More than halfOpenMaxCalls probes are then in flight at once.
-  it.fails('holds when probes from an earlier episode answer late (fails: stale probe outcomes free current slots)', () => {
-    fc.assert(fc.property(configArb, fc.array(cmdArb, { maxLength: 80 }), (c, cmds) => simulate(c, cmds, false)), { numRuns: 2000, seed: 20240501 });
+  // BUG: outcomes carry no episode, so a probe admitted before a reopen (or a
+  // slot-expiry reset) that answers later frees a slot of the *current*
+  // episode (a success also counts towards closing it), and the expiry frees
+  // every slot at once: more than halfOpenMaxCalls probes end up in flight.
+  // Only the in-flight check may fail here; any other failure is a test bug.
+  it.fails('holds when probes may answer late, after their episode ended', () => {
+    const out = fc.check(fc.property(configArb, cmdsArb, (c, cmds) => simulate(c, cmds, false)), { numRuns: 300, seed: 20240501, endOnFailure: true });
+    expect(String(out.errorInstance ?? '')).not.toMatch(/probes in flight > halfOpenMaxCalls/);
   });
 
   it.fails('BUG repro: late answer of a probe admitted before the reopen lets a third probe in (halfOpenMaxCalls 2)', () => {

@@ -51,6 +51,7 @@ export function createCircuitService({ db, now = Date.now }: { db: Database; now
     async force(key: string, open: boolean, durationMs?: number) {
       const t = now();
       const r = await db.transaction((client) => applyBreakerEvent(client, key, open ? { type: 'force_open', durationMs } : { type: 'force_close' }, t));
+      if (r.transition) db.facts.emit([{ kind: 'circuit', key, to: r.transition }]);
       return circuitView(r.record, t);
     },
   };

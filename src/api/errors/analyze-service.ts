@@ -15,7 +15,16 @@ export interface ErrorReport {
   component?: string | undefined;
 }
 
-export function createAnalyzeService({ registry, frequency }: { registry: PatternRegistry; frequency: ErrorFrequency }) {
+export function createAnalyzeService({
+  registry,
+  frequency,
+  onClassified,
+}: {
+  registry: PatternRegistry;
+  frequency: ErrorFrequency;
+  /** Observes each classification (the errors_classified_total counter). */
+  onClassified?: (errorType: string, severity: string) => void;
+}) {
   return {
     analyze(report: ErrorReport) {
       if (report.message.length > MAX_MESSAGE_CHARS) {
@@ -33,6 +42,7 @@ export function createAnalyzeService({ registry, frequency }: { registry: Patter
       );
       const occurrences = frequency.record(c.pattern?.id ?? null, report.component ?? null);
       const escalation = frequencyEscalation(occurrences.pattern, c.severity);
+      onClassified?.(c.errorType, escalation.severity);
       return {
         errorType: c.errorType,
         severity: escalation.severity,

@@ -38,6 +38,8 @@ export async function insertAttempt(tx: FlowTx, step: StepRow, info: AttemptInfo
       info.phase === 'forward' ? step.strategy : null,
     ],
   );
+  const kind = info.phase === 'forward' ? step.definition.kind : (step.config.compensate?.kind ?? step.definition.kind);
+  tx.fact({ kind: 'attempt', stepKind: kind, outcome, durationMs: info.finishedAt.getTime() - info.startedAt.getTime() });
 }
 
 /**

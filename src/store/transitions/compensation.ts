@@ -28,6 +28,7 @@ export function finishEndedFlow(tx: FlowTx): void {
   tx.set({ status, finishedAt: new Date() });
   tx.event(cancelled ? 'flow.cancelled' : 'flow.failed', null, { error });
   if (!cancelled) tx.webhook('flow.failed', { status, error });
+  tx.fact({ kind: 'flow_ended', status, durationMs: Date.now() - tx.flow.createdAt.getTime() });
 }
 
 export interface CompensationOutcome {
@@ -69,6 +70,7 @@ export async function recordCompensationFailure(
   const policy = step.config.primary.retry;
   const n = o.attempt.number;
   const retryable = error.retryable && (!policy.retryOn || policy.retryOn.includes(error.errorType)) && n < policy.maxAttempts;
+  tx.fact({ kind: 'classified', errorType: error.errorType, severity: error.severity });
   const record = { ...error };
   if (retryable) {
     const { delayMs, previousDelayMs } = nextBackoffDelay(policy, n, step.lastDelayMs ?? undefined, ctx.random);

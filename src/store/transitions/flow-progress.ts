@@ -48,6 +48,7 @@ export function settleSteps(tx: FlowTx, settled: number): void {
   tx.set({ status, finishedAt: new Date() });
   tx.event('flow.completed', null, { status, quality: tx.flow.quality, stepsFailed: tx.flow.stepsFailed });
   tx.webhook('flow.completed', { status, quality: tx.flow.quality, stepsFailed: tx.flow.stepsFailed });
+  tx.fact({ kind: 'flow_ended', status, durationMs: Date.now() - tx.flow.createdAt.getTime() });
 }
 
 export interface FlowError {

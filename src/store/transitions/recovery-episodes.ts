@@ -12,4 +12,5 @@ export async function closeEpisode(tx: FlowTx, step: StepRow, outcome: 'succeede
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())`,
     [uuidv7(), step.flowId, step.stepId, step.strategy, step.firstErrorType ?? 'unknown', step.attemptsTotal, outcome, step.firstFailureAt],
   );
+  tx.fact({ kind: 'episode', strategy: step.strategy, outcome, durationMs: Date.now() - step.firstFailureAt.getTime() });
 }

@@ -49,6 +49,7 @@ export async function recordStepFailure(
   ctx: FailureContext,
 ): Promise<boolean> {
   const rejected = ctx.rejectedBy;
+  tx.fact({ kind: 'classified', errorType: error.errorType, severity: error.severity });
   const counted = rejected ? step.countedAttempts : step.countedAttempts + (step.correctionRerun ? 0 : 1);
   const firstFailureAt = step.firstFailureAt ?? attempt.finishedAt;
   const decision = decide({
