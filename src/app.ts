@@ -20,6 +20,7 @@ import { taskRoutes } from './api/tasks/routes.js';
 import { createTaskService } from './api/tasks/task-service.js';
 import { registerProblemHandler } from './api/problem-handler.js';
 import { registerRequestMetrics } from './api/request-metrics.js';
+import { registerRequestTracing } from './api/request-tracing.js';
 import { registerSwagger } from './api/swagger.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -72,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerProblemHandler(app);
   registerRequestMetrics(app, deps.metrics);
+  registerRequestTracing(app);
   // Synchronous hooks: an async hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);

@@ -109,6 +109,7 @@ const envSchema = z.object({
   ESCALATION_WEBHOOK_URL: url.optional(),
   DATABASE_POOL_SIZE: integer(2, 200).default(20),
   ERROR_WINDOW_MS: integer(1000, 86_400_000).default(300_000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
   EMBEDDED_POSTGRES_DIR: z.string().min(1).default('.data/postgres'),
 });
 
@@ -133,6 +134,8 @@ export interface Config {
   databasePoolSize: number;
   /** Sliding window of the analyze frequency counts, in ms. Defaults to 5 minutes. */
   errorWindowMs: number;
+  /** OTLP/HTTP collector base URL; unset leaves tracing off (no-op spans). */
+  otlpEndpoint: string | undefined;
   /** Data directory of the embedded PostgreSQL (used when DATABASE_URL is unset). */
   embeddedPostgresDir: string;
 }
@@ -164,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     escalationWebhookUrl: e.ESCALATION_WEBHOOK_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     errorWindowMs: e.ERROR_WINDOW_MS,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     embeddedPostgresDir: e.EMBEDDED_POSTGRES_DIR,
   };
 }

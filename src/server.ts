@@ -6,6 +6,7 @@ import { createExecutor } from './executor/executor.js';
 import { createNotifier } from './executor/notifier.js';
 import { createWebhookDeliverer } from './executor/webhook-deliverer.js';
 import { createLogger, type Logger } from './logger.js';
+import { startTracingSdk } from './tracing.js';
 import { createMetrics } from './metrics.js';
 import { createDatabase } from './store/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './store/embedded-postgres.js';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  const stopTracing = config.otlpEndpoint ? await startTracingSdk(config.otlpEndpoint) : async () => {};
   const { db, embedded } = await openDatabase(config, logger);
   const expectedMigrations = (await readMigrations()).length;
   const metrics = createMetrics({ shared: sharedStateFromDatabase(db) });
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
       await frequency.stop();
       await notifier.stop();
       await db.close();
+      await stopTracing().catch(() => undefined);
       await embedded?.stop();
       logger.info('shutdown complete');
       process.exit(0);

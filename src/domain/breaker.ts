@@ -43,6 +43,8 @@ export interface BreakerState {
   /** Open: when probing may start (null: forced open until closed). Half-open: when unanswered probe slots expire. */
   nextProbeAt: number | null;
   forced: boolean;
+  /** Which half-open round is current; probes carry it so a late answer from an earlier round is ignored. */
+  probeEpoch: number;
 }
 
 export const CLOSED: BreakerState = {
@@ -56,22 +58,25 @@ export const CLOSED: BreakerState = {
   openedAt: null,
   nextProbeAt: null,
   forced: false,
+  probeEpoch: 0,
 };
 
 export type BreakerEvent =
   | { type: 'acquire' }
-  | { type: 'success'; probe: boolean }
-  | { type: 'failure'; probe: boolean }
+  /** `epoch`: the half-open round the probe was admitted in (undefined: the current one). */
+  | { type: 'success'; probe: boolean; epoch?: number | undefined }
+  | { type: 'failure'; probe: boolean; epoch?: number | undefined }
   /** An answer that says nothing about the dependency's health (e.g. a 400). */
-  | { type: 'neutral'; probe: boolean }
+  | { type: 'neutral'; probe: boolean; epoch?: number | undefined }
   | { type: 'force_open'; durationMs?: number | undefined }
   | { type: 'force_close' };
 
 export interface BreakerResult {
   state: BreakerState;
-  /** acquire only: whether the call may go ahead, and whether it is a probe. */
+  /** acquire only: whether the call may go ahead, and whether it is a probe (of round `epoch`). */
   admitted?: boolean;
   probe?: boolean;
+  epoch?: number;
   /** Set when the state changed. */
   transition?: CircuitState;
 }
@@ -85,8 +90,8 @@ export function probeSlotMs(config: BreakerConfig): number {
   return Math.max(config.openMs, 60_000);
 }
 
-function opened(now: number, config: BreakerConfig): BreakerState {
-  return { ...CLOSED, state: 'open', openedAt: now, nextProbeAt: now + config.openMs };
+function opened(s: BreakerState, now: number, config: BreakerConfig): BreakerState {
+  return { ...CLOSED, state: 'open', openedAt: now, nextProbeAt: now + config.openMs, probeEpoch: s.probeEpoch };
 }
 
 function rollWindow(s: BreakerState, config: BreakerConfig, now: number): BreakerState {
@@ -94,9 +99,10 @@ function rollWindow(s: BreakerState, config: BreakerConfig, now: number): Breake
   return { ...s, windowCalls: 0, windowFailures: 0, windowStartedAt: now };
 }
 
+/** Consecutive failures, or in rate mode (failureRateThreshold set) the failure rate of a full enough window. */
 function trips(s: BreakerState, config: BreakerConfig): boolean {
-  if (s.consecutiveFailures >= config.failureThreshold) return true;
-  return config.failureRateThreshold !== null && s.windowCalls >= config.minimumCalls && s.windowFailures / s.windowCalls >= config.failureRateThreshold;
+  if (config.failureRateThreshold === null) return s.consecutiveFailures >= config.failureThreshold;
+  return s.windowCalls >= config.minimumCalls && s.windowFailures / s.windowCalls >= config.failureRateThreshold;
 }
 
 function changed(before: BreakerState, after: BreakerState, extra: Omit<BreakerResult, 'state' | 'transition'> = {}): BreakerResult {
@@ -107,12 +113,13 @@ function acquire(s: BreakerState, config: BreakerConfig, now: number): BreakerRe
   if (s.state === 'closed') return { state: s, admitted: true, probe: false };
   if (s.state === 'open') {
     if (s.nextProbeAt === null || now < s.nextProbeAt) return { state: s, admitted: false };
-    const half: BreakerState = { ...s, state: 'half_open', forced: false, halfOpenCalls: 1, halfOpenSuccesses: 0, nextProbeAt: now + probeSlotMs(config) };
-    return changed(s, half, { admitted: true, probe: true });
+    const epoch = s.probeEpoch + 1;
+    const half: BreakerState = { ...s, state: 'half_open', forced: false, halfOpenCalls: 1, halfOpenSuccesses: 0, nextProbeAt: now + probeSlotMs(config), probeEpoch: epoch };
+    return changed(s, half, { admitted: true, probe: true, epoch });
   }
-  if (s.halfOpenCalls < config.halfOpenMaxCalls) return { state: { ...s, halfOpenCalls: s.halfOpenCalls + 1 }, admitted: true, probe: true };
+  if (s.halfOpenCalls < config.halfOpenMaxCalls) return { state: { ...s, halfOpenCalls: s.halfOpenCalls + 1 }, admitted: true, probe: true, epoch: s.probeEpoch };
   if (s.nextProbeAt !== null && now >= s.nextProbeAt) {
-    return { state: { ...s, halfOpenCalls: 1, nextProbeAt: now + probeSlotMs(config) }, admitted: true, probe: true };
+    return { state: { ...s, halfOpenCalls: 1, nextProbeAt: now + probeSlotMs(config) }, admitted: true, probe: true, epoch: s.probeEpoch };
   }
   return { state: s, admitted: false };
 }
@@ -122,9 +129,9 @@ export function breakerTransition(s: BreakerState, event: BreakerEvent, config: 
     case 'acquire':
       return acquire(s, config, now);
     case 'force_open':
-      return changed(s, { ...CLOSED, state: 'open', forced: true, openedAt: now, nextProbeAt: event.durationMs === undefined ? null : now + event.durationMs });
+      return changed(s, { ...CLOSED, state: 'open', forced: true, openedAt: now, nextProbeAt: event.durationMs === undefined ? null : now + event.durationMs, probeEpoch: s.probeEpoch });
     case 'force_close':
-      return changed(s, { ...CLOSED });
+      return changed(s, { ...CLOSED, probeEpoch: s.probeEpoch });
     case 'success':
     case 'failure':
     case 'neutral':
@@ -137,14 +144,15 @@ export function breakerTransition(s: BreakerState, event: BreakerEvent, config: 
       event.type === 'success'
         ? { ...w, consecutiveFailures: 0, windowCalls: w.windowCalls + 1 }
         : { ...w, consecutiveFailures: w.consecutiveFailures + 1, windowCalls: w.windowCalls + 1, windowFailures: w.windowFailures + 1 };
-    return changed(s, event.type === 'failure' && trips(next, config) ? opened(now, config) : next);
+    return changed(s, event.type === 'failure' && trips(next, config) ? opened(s, now, config) : next);
   }
-  if (s.state === 'open' || !event.probe) return { state: s };
+  // Open, or an answer that is not a probe of the current half-open round: it says nothing new.
+  if (s.state === 'open' || !event.probe || (event.epoch !== undefined && event.epoch !== s.probeEpoch)) return { state: s };
   const freed = { ...s, halfOpenCalls: Math.max(0, s.halfOpenCalls - 1) };
   if (event.type === 'neutral') return { state: freed };
-  if (event.type === 'failure') return changed(s, opened(now, config));
+  if (event.type === 'failure') return changed(s, opened(s, now, config));
   const successes = s.halfOpenSuccesses + 1;
-  return changed(s, successes >= config.successThreshold ? { ...CLOSED } : { ...freed, halfOpenSuccesses: successes });
+  return changed(s, successes >= config.successThreshold ? { ...CLOSED, probeEpoch: s.probeEpoch } : { ...freed, halfOpenSuccesses: successes });
 }
 
 /** What a reader should see: an open breaker past its wait is half-open (it admits a probe on the next call). */

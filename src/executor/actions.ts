@@ -64,6 +64,8 @@ export async function performAction(
   idempotencyKey: string,
   /** Whether the call goes through its circuit breaker (steps yes, compensations no). */
   breakers = true,
+  /** Extra request headers for `http` actions (traceparent). */
+  extraHeaders: Record<string, string> = {},
 ): Promise<ActionResult> {
   const rendered = await renderAction(ctx, step, action, attempt);
   if (!rendered.ok) return rendered;
@@ -72,7 +74,7 @@ export async function performAction(
     case 'http': {
       const gate = breakers ? await admit(ctx, a) : undefined;
       if (gate && 'ok' in gate) return gate;
-      const result = await runHttpAttempt(ctx.agent, { request: a.request, timeoutMs: a.timeoutMs, idempotencyKey, attempt, now: ctx.now });
+      const result = await runHttpAttempt(ctx.agent, { request: a.request, timeoutMs: a.timeoutMs, idempotencyKey, attempt, now: ctx.now, extraHeaders });
       const outcome: ActionResult = result.ok ? checkOutputSize(result.output) : { ok: false, failure: result.failure };
       return gate ? { ...outcome, admission: gate } : outcome;
     }

@@ -9,7 +9,8 @@ import { applyBreakerEvent } from '../store/circuit-store.js';
 import type { Database, Queryable } from '../store/database.js';
 import type { Notifier } from './notifier.js';
 
-export type Admission = { admitted: true; key: string; probe: boolean } | { admitted: false; key: string; nextProbeAt: number };
+/** `epoch`: the half-open round a probe belongs to. */
+export type Admission = { admitted: true; key: string; probe: boolean; epoch?: number } | { admitted: false; key: string; nextProbeAt: number };
 
 /** How long a cached closed breaker admits without asking the database, in ms. */
 const CACHE_TTL_MS = 1000;
@@ -34,7 +35,7 @@ export function createBreakerGate({ db, notifier, now = Date.now }: { db: Databa
       const r = await db.transaction((client) => applyBreakerEvent(client, key, { type: 'acquire' }, t));
       if (r.transition) db.facts.emit([{ kind: 'circuit', key, to: r.transition }]);
       cache.set(key, { breaker: r.state, config: r.record.config, at: now() });
-      if (r.admitted) return { admitted: true, key, probe: r.probe ?? false };
+      if (r.admitted) return { admitted: true, key, probe: r.probe ?? false, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}) };
       // Half-open with every probe slot taken: the probes answer soon, look again then.
       const retryAt = r.state.state === 'half_open' ? t + Math.min(r.record.config.openMs, 1000) : (r.state.nextProbeAt ?? t + r.record.config.openMs);
       return { admitted: false, key, nextProbeAt: Math.max(retryAt, t + MIN_WAIT_MS) };
@@ -46,8 +47,8 @@ export function createBreakerGate({ db, notifier, now = Date.now }: { db: Databa
      */
     /** Returns the state the breaker moved to, if it moved. */
     async record(client: Queryable, admission: Extract<Admission, { admitted: true }>, errorType: ErrorType | null): Promise<CircuitState | undefined> {
-      const event: BreakerEvent =
-        errorType === null ? { type: 'success', probe: admission.probe } : { type: countsAgainstBreaker(errorType) ? 'failure' : 'neutral', probe: admission.probe };
+      const type = errorType === null ? 'success' : countsAgainstBreaker(errorType) ? 'failure' : 'neutral';
+      const event: BreakerEvent = { type, probe: admission.probe, epoch: admission.epoch };
       const known = fresh(admission.key);
       const quiet = known && known.breaker.state === 'closed' && known.breaker.consecutiveFailures === 0 && known.config.failureRateThreshold === null;
       if (!admission.probe && quiet && event.type !== 'failure') return undefined;

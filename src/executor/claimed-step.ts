@@ -12,7 +12,8 @@ export interface ClaimedStep extends StepRow {
   flowInput: unknown;
   flowLabels: Record<string, string>;
   flowDeadlineAt: Date | null;
-  flowTraceId: string | null;
+  /** W3C traceparent of the flow's span, parent of attempt spans. */
+  flowTraceparent: string | null;
 }
 
 /** `<flowId>:<stepId>`, `:<alternativeId>` for a fallback or degradation, `:compensate` for a compensation. */

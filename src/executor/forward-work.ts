@@ -1,7 +1,9 @@
 // What the executor does with each claimed row, by due action: run an
 // attempt, start or finish a delay, offer a task, open an approval, time out
 // a task, expire an escalation. Every write is conditioned on the lease.
+import { SpanStatusCode } from '@opentelemetry/api';
 import { classify, type Failure } from '../domain/classifier.js';
+import { contextFromTraceparent, traceHeaders, tracer } from '../tracing.js';
 import { isTerminalFlowStatus } from '../domain/statuses.js';
 import { TASK_CHANNEL } from '../store/channels.js';
 import { loadStepOutputs, runFlowTx, type FlowTx } from '../store/flow-tx.js';
@@ -86,8 +88,29 @@ async function startAttempt(ctx: WorkContext, step: ClaimedStep): Promise<void> 
     case 'task':
       return offerTask(ctx, step, number, startedAt);
     default: {
-      const result = await performAction(ctx, step, definition, number, idempotencyKey(step));
-      return commitAttempt(ctx, step, result, attemptInfo(ctx, step, number, startedAt));
+      const span = tracer().startSpan(
+        `step ${step.stepId}`,
+        {
+          attributes: {
+            'rebound.flow.id': step.flowId,
+            'rebound.step.id': step.stepId,
+            'rebound.step.kind': definition.kind,
+            'rebound.step.attempt': number,
+            ...(step.alternativeId ? { 'rebound.step.alternative': step.alternativeId } : {}),
+          },
+        },
+        contextFromTraceparent(step.flowTraceparent),
+      );
+      try {
+        const result = await performAction(ctx, step, definition, number, idempotencyKey(step), true, traceHeaders(span));
+        if (!result.ok) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: result.failure.message.slice(0, 200) });
+          if (result.failure.code) span.setAttribute('rebound.error.code', result.failure.code);
+        }
+        return await commitAttempt(ctx, step, result, attemptInfo(ctx, step, number, startedAt));
+      } finally {
+        span.end();
+      }
     }
   }
 }

@@ -30,11 +30,13 @@ interface CircuitRow {
   openedAt: Date | null;
   nextProbeAt: Date | null;
   forced: boolean;
+  probeEpoch: number;
 }
 
 export const CIRCUIT_COLUMNS = `key, state, config, consecutive_failures AS "consecutiveFailures", window_calls AS "windowCalls",
   window_failures AS "windowFailures", window_started_at AS "windowStartedAt", half_open_calls AS "halfOpenCalls",
-  half_open_successes AS "halfOpenSuccesses", opened_at AS "openedAt", next_probe_at AS "nextProbeAt", forced`;
+  half_open_successes AS "halfOpenSuccesses", opened_at AS "openedAt", next_probe_at AS "nextProbeAt", forced,
+  probe_epoch AS "probeEpoch"`;
 
 const ms = (d: Date | null) => (d ? d.getTime() : null);
 const date = (n: number | null) => (n === null ? null : new Date(n));
@@ -55,6 +57,7 @@ export function toRecord(row: CircuitRow): CircuitRecord {
       openedAt: ms(row.openedAt),
       nextProbeAt: ms(row.nextProbeAt),
       forced: row.forced,
+      probeEpoch: row.probeEpoch,
     },
   };
 }
@@ -77,9 +80,9 @@ function sameState(a: BreakerState, b: BreakerState): boolean {
 export async function writeBreaker(client: Queryable, key: string, s: BreakerState): Promise<void> {
   await client.query(
     `UPDATE circuits SET state = $2, consecutive_failures = $3, window_calls = $4, window_failures = $5, window_started_at = $6,
-            half_open_calls = $7, half_open_successes = $8, opened_at = $9, next_probe_at = $10, forced = $11, updated_at = now()
+            half_open_calls = $7, half_open_successes = $8, opened_at = $9, next_probe_at = $10, forced = $11, probe_epoch = $12, updated_at = now()
       WHERE key = $1`,
-    [key, s.state, s.consecutiveFailures, s.windowCalls, s.windowFailures, date(s.windowStartedAt), s.halfOpenCalls, s.halfOpenSuccesses, date(s.openedAt), date(s.nextProbeAt), s.forced],
+    [key, s.state, s.consecutiveFailures, s.windowCalls, s.windowFailures, date(s.windowStartedAt), s.halfOpenCalls, s.halfOpenSuccesses, date(s.openedAt), date(s.nextProbeAt), s.forced, s.probeEpoch],
   );
 }
 

@@ -13,6 +13,7 @@ export interface NewFlow {
   requestHash: string;
   createdBy: string | null;
   traceId: string | null;
+  traceparent: string | null;
 }
 
 export type CreateResult = { created: true; flowId: string } | { created: false; flowId: string; sameRequest: boolean };
@@ -38,10 +39,10 @@ export async function createFlow(db: Database, f: NewFlow): Promise<CreateResult
     const deadline = f.plan.deadlineMs;
     const inserted = await client.query(
       `INSERT INTO flows (id, name, mode, status, input, labels, plan, notify, deadline_at, idempotency_key, request_hash,
-                          created_by, trace_id, event_seq, steps_remaining, started_at)
+                          created_by, trace_id, traceparent, event_seq, steps_remaining, started_at)
        VALUES ($1, $2, $3, 'running', $4, $5, $6, $7,
                CASE WHEN $8::int IS NULL THEN NULL ELSE now() + $8::int * interval '1 millisecond' END,
-               $9, $10, $11, $12, 1, $13, now())
+               $9, $10, $11, $12, $14, 1, $13, now())
        ON CONFLICT (idempotency_key) DO NOTHING`,
       [
         id,
@@ -57,6 +58,7 @@ export async function createFlow(db: Database, f: NewFlow): Promise<CreateResult
         f.createdBy,
         f.traceId,
         f.plan.steps.length,
+        f.traceparent,
       ],
     );
     if (inserted.rowCount === 0) {

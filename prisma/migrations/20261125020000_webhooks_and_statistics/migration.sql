@@ -34,3 +34,9 @@ CREATE INDEX "attempts_strategy_started_at_idx" ON "attempts"("strategy", "start
 
 -- CreateIndex
 CREATE INDEX "recovery_episodes_ended_at_idx" ON "recovery_episodes"("ended_at");
+
+-- AlterTable: the half-open round, so late probe answers from an earlier round are ignored.
+ALTER TABLE "circuits" ADD COLUMN "probe_epoch" INTEGER NOT NULL DEFAULT 0;
+
+-- AlterTable: the W3C traceparent of the flow's span; step attempt spans are its children.
+ALTER TABLE "flows" ADD COLUMN "traceparent" TEXT;

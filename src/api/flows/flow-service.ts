@@ -1,7 +1,9 @@
 // The Flows API's behaviour: submit (validated, idempotent, optionally
 // waited on), read, list, events, cancel, restart.
 import { createHash } from 'node:crypto';
+import type { Context } from '@opentelemetry/api';
 import { normalizePlan } from '../../domain/plan.js';
+import { traceparentOf, tracer } from '../../tracing.js';
 import type { Plan } from '../../domain/plan-schema.js';
 import { validatePlan } from '../../domain/plan-validation.js';
 import type { Database } from '../../store/database.js';
@@ -42,11 +44,31 @@ export function createFlowService({ db, waiters }: { db: Database; waiters: Flow
   }
 
   return {
-    async submit(rawBody: unknown, plan: Plan, options: { idempotencyKey?: string | undefined; createdBy: string | null; waitMs?: number | undefined }) {
+    async submit(
+      rawBody: unknown,
+      plan: Plan,
+      options: { idempotencyKey?: string | undefined; createdBy: string | null; waitMs?: number | undefined; parent?: Context | undefined },
+    ) {
       const issues = validatePlan(plan);
       if (issues.length > 0) throw new PlanError(`the plan cannot run: ${issues[0]!.message}`, issues);
       const requestHash = createHash('sha256').update(canonicalJson(rawBody)).digest('hex');
-      const result = await createFlow(db, { plan: normalizePlan(plan), idempotencyKey: options.idempotencyKey, requestHash, createdBy: options.createdBy, traceId: null });
+      // The flow's span: parent of every attempt span, wherever and whenever they run.
+      const span = tracer().startSpan(`flow ${plan.name}`, { attributes: { 'rebound.flow.name': plan.name, 'rebound.flow.mode': plan.mode } }, options.parent);
+      const traceparent = traceparentOf(span);
+      let result: Awaited<ReturnType<typeof createFlow>>;
+      try {
+        result = await createFlow(db, {
+          plan: normalizePlan(plan),
+          idempotencyKey: options.idempotencyKey,
+          requestHash,
+          createdBy: options.createdBy,
+          traceId: traceparent ? span.spanContext().traceId : null,
+          traceparent,
+        });
+        span.setAttribute('rebound.flow.id', result.flowId);
+      } finally {
+        span.end();
+      }
       if (!result.created && !result.sameRequest) {
         throw new ConflictError(`Idempotency-Key ${options.idempotencyKey} was used for a different request (flow ${result.flowId})`);
       }

@@ -1,4 +1,5 @@
 // Flows API routes: thin handlers over the FlowService.
+import { context, trace } from '@opentelemetry/api';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { planSchema } from '../../domain/plan-schema.js';
 import { problemResponses } from '../problems.js';
@@ -37,6 +38,7 @@ export const flowRoutes: FastifyPluginAsyncZod<{ flows: FlowService }> = async (
         idempotencyKey: request.headers['idempotency-key'],
         createdBy: request.principal?.name ?? null,
         waitMs: request.query.waitMs,
+        parent: request.span ? trace.setSpan(context.active(), request.span) : undefined,
       });
       const status = !result.created || result.terminal ? 200 : 202;
       return reply.code(status).header('location', `/v1/flows/${result.flow.id}`).send(result.flow);

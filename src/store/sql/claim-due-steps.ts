@@ -28,4 +28,4 @@ UPDATE steps s
    AND f.id = s.flow_id
 RETURNING ${STEP_COLUMNS('s')}, due.due_at AS "dueAt", now() AS "claimedAt",
           f.name AS "flowName", f.mode AS "flowMode", f.status AS "flowStatus", f.input AS "flowInput",
-          f.labels AS "flowLabels", f.deadline_at AS "flowDeadlineAt", f.trace_id AS "flowTraceId"`;
+          f.labels AS "flowLabels", f.deadline_at AS "flowDeadlineAt", f.traceparent AS "flowTraceparent"`;
