@@ -10,7 +10,13 @@ import type { TransitionFact } from './store/transition-facts.js';
 /** What the scrape-time gauges read. */
 export interface SharedStateSource {
   /** Open escalations, steps due and not leased, and every breaker's state. */
-  read(): Promise<{ escalationsOpen: number; readySteps: number; circuits: { key: string; state: 'closed' | 'open' | 'half_open' }[] }>;
+  read(): Promise<{
+    escalationsOpen: number;
+    /** Age of the oldest open escalation, in seconds (0 when none). */
+    oldestEscalationAgeSeconds: number;
+    readySteps: number;
+    circuits: { key: string; state: 'closed' | 'open' | 'half_open' }[];
+  }>;
 }
 
 const CIRCUIT_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
@@ -75,6 +81,15 @@ export function createMetrics(options: { shared?: SharedStateSource; inflight?: 
       async collect() {
         const s = await shared();
         if (s) this.set(s.escalationsOpen);
+      },
+    }),
+    escalationOldestAge: new Gauge({
+      name: 'rebound_escalation_oldest_open_age_seconds',
+      help: 'Age of the oldest open escalation (0 when none), read from the database.',
+      registers,
+      async collect() {
+        const s = await shared();
+        if (s) this.set(s.oldestEscalationAgeSeconds);
       },
     }),
     executorReadySteps: new Gauge({

@@ -8,8 +8,9 @@ export function sharedStateFromDatabase(db: Database): SharedStateSource {
   return {
     async read() {
       const [counts, circuits] = await Promise.all([
-        db.query<{ escalationsOpen: number; readySteps: number }>(
+        db.query<{ escalationsOpen: number; oldestEscalationAgeSeconds: number; readySteps: number }>(
           `SELECT (SELECT count(*) FROM escalations WHERE status = 'open')::int AS "escalationsOpen",
+                  (SELECT coalesce(EXTRACT(EPOCH FROM now() - min(created_at)), 0) FROM escalations WHERE status = 'open')::float8 AS "oldestEscalationAgeSeconds",
                   (SELECT count(*) FROM steps WHERE run_at <= now())::int AS "readySteps"`,
         ),
         db.query(`SELECT ${CIRCUIT_COLUMNS} FROM circuits`),
