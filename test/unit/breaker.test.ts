@@ -7,9 +7,9 @@ import { CIRCUIT_STATES, ERROR_TYPES } from '../../src/domain/statuses.js';
 const T0 = Date.parse('2024-05-01T00:00:00Z');
 const ACQUIRE: BreakerEvent = { type: 'acquire' };
 const OUTCOMES = ['success', 'failure', 'neutral'] as const;
-const ev = (type: (typeof OUTCOMES)[number], probe = false): BreakerEvent => ({ type, probe });
+const ev = (type: (typeof OUTCOMES)[number], probe = false, epoch?: number): BreakerEvent => ({ type, probe, epoch });
 const cfg = (over: Partial<BreakerConfig> = {}): BreakerConfig => ({ ...DEFAULT_BREAKER_CONFIG, ...over });
-const openShape = (at: number, c: BreakerConfig): BreakerState => ({ ...CLOSED, state: 'open', openedAt: at, nextProbeAt: at + c.openMs });
+const openShape = (at: number, c: BreakerConfig, probeEpoch = 0): BreakerState => ({ ...CLOSED, state: 'open', openedAt: at, nextProbeAt: at + c.openMs, probeEpoch });
 
 /** Applies [event, at] steps in order; returns every result and the final state. */
 function run(c: BreakerConfig, steps: [BreakerEvent, number][], from: BreakerState = CLOSED): { state: BreakerState; results: BreakerResult[] } {
@@ -68,7 +68,7 @@ describe('closed', () => {
 
 describe('failure-rate mode', () => {
   const c = cfg({ failureThreshold: 1000, failureRateThreshold: 0.5, minimumCalls: 4, windowMs: 10_000 });
-  it.each([
+  it.each(([
     ['FFF', 'closed'], // 100% but fewer than minimumCalls
     ['FFFF', 'open'],
     ['SSFF', 'open'], // exactly 0.5
@@ -77,9 +77,9 @@ describe('failure-rate mode', () => {
     ['SSSFF', 'closed'], // 0.4
     ['SSSFFF', 'open'], // 0.5
     ['SSSSSSFFFF', 'closed'], // 0.4
-  ])('%s -> %s', (seq, expected) => {
+  ] as const).flatMap(([seq, expected]) => [1, 1000].map((n) => [seq, expected, n] as const)))('%s -> %s (failureThreshold %i plays no part)', (seq, expected, n) => {
     const steps = [...seq].map((ch, i): [BreakerEvent, number] => [ev(ch === 'F' ? 'failure' : 'success'), T0 + i]);
-    const { state, results } = run(c, steps);
+    const { state, results } = run({ ...c, failureThreshold: n }, steps);
     expect(state.state).toBe(expected);
     expect(results.filter((r) => r.transition === 'open')).toHaveLength(expected === 'open' ? 1 : 0);
     if (expected === 'open') expect(results.at(-1)!.transition).toBe('open');
@@ -92,9 +92,11 @@ describe('failure-rate mode', () => {
     expect(rolled).toEqual({ state: { ...three, consecutiveFailures: 4, windowCalls: 1, windowFailures: 1, windowStartedAt: T0 + 10_000 } });
     expect(breakerTransition(three, ev('success'), c, T0 + 50_000).state).toMatchObject({ windowCalls: 1, windowFailures: 0, windowStartedAt: T0 + 50_000 });
   });
-  it('current behaviour: failureThreshold consecutive failures still open it (DESIGN: "or")', () => {
+  it('only the rate opens it: failureThreshold consecutive failures do not, before minimumCalls', () => {
     const k = cfg({ failureThreshold: 3, failureRateThreshold: 0.9, minimumCalls: 100 });
-    expect(opened(k).state).toBe('open');
+    const before = run(k, times(99, [ev('failure'), T0] as [BreakerEvent, number])).state;
+    expect(before).toEqual({ ...CLOSED, consecutiveFailures: 99, windowCalls: 99, windowFailures: 99, windowStartedAt: T0 });
+    expect(breakerTransition(before, ev('failure'), k, T0 + 1)).toEqual({ state: openShape(T0 + 1, k), transition: 'open' });
   });
 });
 
@@ -104,13 +106,29 @@ describe('open', () => {
   it.each([0, 1, 4999])('rejects an acquire %i ms after opening', (dt) => {
     expect(breakerTransition(s, ACQUIRE, c, T0 + dt)).toEqual({ state: s, admitted: false });
   });
-  it.each([5000, 5001, 10 ** 7])('the first acquire %i ms after opening goes half-open and is a probe', (dt) => {
+  it.each([5000, 5001, 10 ** 7])('the first acquire %i ms after opening goes half-open, is a probe and starts round probeEpoch + 1', (dt) => {
     const r = breakerTransition(s, ACQUIRE, c, T0 + dt);
-    expect(r).toEqual({ state: { ...s, state: 'half_open', halfOpenCalls: 1, nextProbeAt: T0 + dt + probeSlotMs(c) }, admitted: true, probe: true, transition: 'half_open' });
+    expect(r).toEqual({ state: { ...s, state: 'half_open', halfOpenCalls: 1, nextProbeAt: T0 + dt + probeSlotMs(c), probeEpoch: 1 }, admitted: true, probe: true, epoch: 1, transition: 'half_open' });
+    expect(breakerTransition({ ...s, probeEpoch: 6 }, ACQUIRE, c, T0 + dt)).toMatchObject({ epoch: 7, state: { probeEpoch: 7 } });
   });
-  it.each(OUTCOMES.flatMap((o) => [['open', o, false], ['open', o, true], ['half_open', o, false]] as const))('%s ignores %s (probe %s)', (st, o, probe) => {
-    const from = st === 'open' ? s : halfOpen(c);
-    expect(breakerTransition(from, ev(o, probe), c, T0 + 6000)).toEqual({ state: from });
+  it.each(
+    OUTCOMES.flatMap((o) => [['open', o, false, undefined], ['open', o, true, undefined], ['open', o, true, 0], ['half_open', o, false, undefined], ['half_open', o, true, 0]] as const),
+  )('%s ignores %s (probe %s, epoch %s)', (st, o, probe, epoch) => {
+    const from = st === 'open' ? s : halfOpen(c); // half_open: round 1, so epoch 0 is an earlier round
+    expect(breakerTransition(from, ev(o, probe, epoch), c, T0 + 6000)).toEqual({ state: from });
+  });
+});
+
+describe('probeEpoch', () => {
+  it('only entering half-open advances it; opening, reopening, closing and forcing keep it', () => {
+    const c = cfg({ failureThreshold: 1, openMs: 1000 });
+    // open, half_open (round 1), reopen, half_open (round 2), close after success, open, force_close, force_open, half_open (round 3)
+    const events: BreakerEvent[] = [ev('failure'), ACQUIRE, ev('failure', true, 1), ACQUIRE, ev('success', true, 2), ev('failure'), { type: 'force_close' }, { type: 'force_open', durationMs: 10 }, ACQUIRE];
+    const { results } = run(c, events.map((e, i): [BreakerEvent, number] => [e, T0 + 1000 * i]));
+    expect(results.map((r) => [r.transition, r.state.probeEpoch, r.epoch])).toEqual([
+      ['open', 0, undefined], ['half_open', 1, 1], ['open', 1, undefined], ['half_open', 2, 2], ['closed', 2, undefined],
+      ['open', 2, undefined], ['closed', 2, undefined], ['open', 2, undefined], ['half_open', 3, 3],
+    ]);
   });
 });
 
@@ -120,24 +138,34 @@ describe('half_open', () => {
     const { state, results } = run(c, times(max + 2, [ACQUIRE, T0 + 1000] as [BreakerEvent, number]), opened(c));
     expect(results.map((r) => r.admitted)).toEqual([...times(max, true), false, false]);
     expect(results.filter((r) => r.admitted).every((r) => r.probe === true)).toBe(true);
+    expect(results.map((r) => r.epoch)).toEqual([...times(max, 1), undefined, undefined]);
     expect(results.map((r) => r.transition)).toEqual(['half_open', ...times(max + 1, undefined)]);
     expect(state).toMatchObject({ state: 'half_open', halfOpenCalls: max });
   });
   it('a probe failure reopens it with a new nextProbeAt', () => {
     const c = cfg({ halfOpenMaxCalls: 2, openMs: 1000 });
     const s = run(c, [[ACQUIRE, T0 + 1000]], halfOpen(c)).state;
-    expect(breakerTransition(s, ev('failure', true), c, T0 + 1500)).toEqual({ state: openShape(T0 + 1500, c), transition: 'open' });
+    expect(breakerTransition(s, ev('failure', true, 1), c, T0 + 1500)).toEqual({ state: openShape(T0 + 1500, c, 1), transition: 'open' });
   });
   it.each([1, 2, 3])('successThreshold %i: closes after that many probe successes', (k) => {
     const c = cfg({ successThreshold: k, openMs: 1000 });
     let s = halfOpen(c);
     for (let i = 1; i < k; i++) {
-      const r = breakerTransition(s, ev('success', true), c, T0 + 1000 + i);
+      const r = breakerTransition(s, ev('success', true, 1), c, T0 + 1000 + i);
       expect(r).toEqual({ state: { ...s, halfOpenCalls: 0, halfOpenSuccesses: i } });
       s = run(c, [[ACQUIRE, T0 + 1000 + i]], r.state).state;
       expect(s).toMatchObject({ state: 'half_open', halfOpenCalls: 1 });
     }
-    expect(breakerTransition(s, ev('success', true), c, T0 + 2000)).toEqual({ state: CLOSED, transition: 'closed' });
+    expect(breakerTransition(s, ev('success', true, 1), c, T0 + 2000)).toEqual({ state: { ...CLOSED, probeEpoch: 1 }, transition: 'closed' });
+  });
+  it.each(OUTCOMES)('a probe %s counts with the current epoch or none, and is ignored with an earlier one', (o) => {
+    const c = cfg({ openMs: 1000, halfOpenMaxCalls: 2, successThreshold: 2 });
+    const s = run(c, [[ev('failure', true, 1), T0 + 1001], [ACQUIRE, T0 + 2001]], halfOpen(c)).state;
+    expect(s).toMatchObject({ state: 'half_open', probeEpoch: 2, halfOpenCalls: 1 });
+    for (const old of [0, 1]) expect(breakerTransition(s, ev(o, true, old), c, T0 + 2002)).toEqual({ state: s });
+    const counted = breakerTransition(s, ev(o, true, 2), c, T0 + 2002);
+    expect(counted.state).not.toEqual(s);
+    expect(breakerTransition(s, ev(o, true), c, T0 + 2002)).toEqual(counted);
   });
   it('a neutral probe frees its slot without counting', () => {
     const c = cfg({ successThreshold: 2, openMs: 1000 });
@@ -159,36 +187,38 @@ describe('half_open', () => {
     const s = halfOpen(c);
     expect(s.nextProbeAt).toBe(tH + slot);
     expect(breakerTransition(s, ACQUIRE, c, tH + slot - 1)).toEqual({ state: s, admitted: false });
-    expect(breakerTransition(s, ACQUIRE, c, tH + slot)).toEqual({ state: { ...s, halfOpenCalls: 1, nextProbeAt: tH + 2 * slot }, admitted: true, probe: true });
+    expect(breakerTransition(s, ACQUIRE, c, tH + slot)).toEqual({ state: { ...s, halfOpenCalls: 1, nextProbeAt: tH + 2 * slot }, admitted: true, probe: true, epoch: 1 });
   });
 });
 
 describe('force_open / force_close', () => {
   const c = cfg({ failureThreshold: 2, openMs: 1000, halfOpenMaxCalls: 2 });
   const states: [string, BreakerState][] = [
-    ['closed', { ...CLOSED, consecutiveFailures: 1, windowCalls: 1, windowFailures: 1, windowStartedAt: T0 }],
+    ['closed', { ...CLOSED, consecutiveFailures: 1, windowCalls: 1, windowFailures: 1, windowStartedAt: T0, probeEpoch: 2 }],
     ['open', opened(c)],
     ['half_open', halfOpen(c)],
   ];
-  it.each(states)('force_open without a duration from %s never admits until force_close', (name, s) => {
+  it.each(states)('force_open without a duration from %s never admits until force_close; both keep probeEpoch', (name, s) => {
     const r = breakerTransition(s, { type: 'force_open' }, c, T0 + 5);
-    expect(r).toEqual({ state: { ...CLOSED, state: 'open', forced: true, openedAt: T0 + 5, nextProbeAt: null }, ...(name === 'open' ? {} : { transition: 'open' }) });
+    const forced: BreakerState = { ...CLOSED, state: 'open', forced: true, openedAt: T0 + 5, nextProbeAt: null, probeEpoch: s.probeEpoch };
+    expect(r).toEqual({ state: forced, ...(name === 'open' ? {} : { transition: 'open' }) });
     const after = run(c, [[ev('failure', true), T0 + 6], [ev('success', true), T0 + 7], [ACQUIRE, T0 + 10 ** 10]], r.state);
     expect(after.results.map((x) => x.admitted)).toEqual([undefined, undefined, false]);
     expect(after.state).toBe(r.state);
     expect(effectiveCircuitState(r.state, T0 + 10 ** 12)).toBe('open');
     const closed = breakerTransition(r.state, { type: 'force_close' }, c, T0 + 10 ** 10);
-    expect(closed).toEqual({ state: CLOSED, transition: 'closed' });
+    expect(closed).toEqual({ state: { ...CLOSED, probeEpoch: s.probeEpoch }, transition: 'closed' });
     expect(breakerTransition(closed.state, ACQUIRE, c, T0 + 10 ** 10)).toMatchObject({ admitted: true, probe: false });
   });
   it.each(states)('force_open with durationMs from %s probes after the duration', (_, s) => {
     const forced = breakerTransition(s, { type: 'force_open', durationMs: 7000 }, c, T0 + 5).state;
-    expect(forced).toEqual({ ...CLOSED, state: 'open', forced: true, openedAt: T0 + 5, nextProbeAt: T0 + 7005 });
+    expect(forced).toEqual({ ...CLOSED, state: 'open', forced: true, openedAt: T0 + 5, nextProbeAt: T0 + 7005, probeEpoch: s.probeEpoch });
     expect(breakerTransition(forced, ACQUIRE, c, T0 + 7004).admitted).toBe(false);
-    expect(breakerTransition(forced, ACQUIRE, c, T0 + 7005)).toMatchObject({ admitted: true, probe: true, transition: 'half_open', state: { state: 'half_open', forced: false } });
+    const next = s.probeEpoch + 1;
+    expect(breakerTransition(forced, ACQUIRE, c, T0 + 7005)).toMatchObject({ admitted: true, probe: true, epoch: next, transition: 'half_open', state: { state: 'half_open', forced: false, probeEpoch: next } });
   });
-  it.each(states)('force_close from %s resets to CLOSED', (name, s) => {
-    expect(breakerTransition(s, { type: 'force_close' }, c, T0 + 9)).toEqual({ state: CLOSED, ...(name === 'closed' ? {} : { transition: 'closed' }) });
+  it.each(states)('force_close from %s resets to CLOSED, keeping probeEpoch', (name, s) => {
+    expect(breakerTransition(s, { type: 'force_close' }, c, T0 + 9)).toEqual({ state: { ...CLOSED, probeEpoch: s.probeEpoch }, ...(name === 'closed' ? {} : { transition: 'closed' }) });
   });
 });
 
@@ -225,52 +255,59 @@ type Cmd = typeof cmdArb extends fc.Arbitrary<infer C> ? C : never;
 
 /**
  * Drives the breaker like the executor: only admitted calls answer, with the
- * probe flag they were admitted with. `episodic`: probes still unanswered when
- * their half-open episode (or slot generation) ends are dropped and never
- * answer. Realistic: a probe may answer at any later time; it counts as dead
- * (never answers) once unanswered for probeSlotMs. In both, the probes in
- * flight are the unanswered, live ones admitted in the current episode.
+ * probe flag and epoch they were admitted with. `late`: a probe may answer at
+ * any later time, even after its half-open round ended (reopen, close, force);
+ * otherwise probes still unanswered when their round ends never answer. In
+ * both, probes of the current round still unanswered when the breaker expires
+ * their slots are dead and never answer (see the known limitation below). The
+ * probes in flight are the unanswered ones of the current round.
  */
-function simulate(c: BreakerConfig, cmds: Cmd[], episodic: boolean, seen = { concurrent: 0, expired: 0 }): boolean {
+function simulate(c: BreakerConfig, cmds: Cmd[], late: boolean, seen = { concurrent: 0, expired: 0, stale: 0 }): boolean {
   const slot = probeSlotMs(c);
   let s = CLOSED;
   let now = T0;
-  let episode = 0;
-  let deadline = 0; // episodic model of the half-open slot expiry
-  let calls: { probe: boolean; at: number; episode: number }[] = [];
-  const inFlight = () => calls.filter((k) => k.probe && k.episode === episode).length;
+  let round = 0;
+  let deadline = 0; // model of the half-open slot expiry
+  let calls: { probe: boolean; epoch: number | undefined }[] = [];
+  const current = (k: (typeof calls)[number]) => k.probe && k.epoch === round;
+  const inFlight = () => calls.filter(current).length;
   for (const cmd of cmds) {
     now += cmd.dt;
-    if (!episodic) calls = calls.filter((k) => !k.probe || now - k.at < slot);
     let r: BreakerResult;
     if (cmd.op === 'acquire') {
-      if (episodic && s.state === 'half_open' && inFlight() >= c.halfOpenMaxCalls && now >= deadline) {
-        calls = calls.filter((k) => !k.probe); // every slot expired: those probes are dead
+      if (s.state === 'half_open' && inFlight() >= c.halfOpenMaxCalls && now >= deadline) {
+        calls = calls.filter((k) => !current(k)); // every slot expired: those probes are dead
         [deadline, seen.expired] = [now + slot, seen.expired + 1];
       }
       r = breakerTransition(s, ACQUIRE, c, now);
-      if (r.transition === 'half_open') [episode, deadline] = [episode + 1, now + slot];
-      if (r.admitted) calls.push({ probe: r.probe === true, at: now, episode });
+      if (r.transition === 'half_open') [round, deadline] = [round + 1, now + slot];
+      if (r.admitted) calls.push({ probe: r.probe === true, epoch: r.epoch });
       check((r.probe === true) === (r.admitted === true && r.state.state === 'half_open'), 'probe flag', r.state);
+      check(r.epoch === (r.probe === true ? round : undefined), 'acquire epoch', r.state);
     } else if (cmd.op === 'answer') {
       const pool = cmd.probeFirst && calls.some((k) => k.probe) ? calls.filter((k) => k.probe) : calls;
       if (pool.length === 0) continue;
       const call = pool[cmd.pick % pool.length]!;
       calls.splice(calls.indexOf(call), 1);
-      r = breakerTransition(s, ev(cmd.outcome, call.probe), c, now);
+      r = breakerTransition(s, ev(cmd.outcome, call.probe, call.epoch), c, now);
+      if (s.state === 'half_open' && call.probe && call.epoch !== round) {
+        seen.stale++;
+        check(r.state === s, 'a late answer from an earlier round is ignored', s);
+      }
     } else {
       r = breakerTransition(s, cmd.op === 'force_open' ? { type: 'force_open', durationMs: cmd.durationMs } : { type: 'force_close' }, c, now);
     }
-    if (episodic && s.state === 'half_open' && r.state.state !== 'half_open') calls = calls.filter((k) => !k.probe);
+    if (!late && s.state === 'half_open' && r.state.state !== 'half_open') calls = calls.filter((k) => !k.probe);
     s = r.state;
     const counters = [s.consecutiveFailures, s.windowCalls, s.windowFailures, s.halfOpenCalls, s.halfOpenSuccesses];
     check(CIRCUIT_STATES.includes(s.state) && counters.every((n) => Number.isInteger(n) && n >= 0) && s.windowFailures <= s.windowCalls, 'state/counters', s);
+    check(s.probeEpoch === round, 'probeEpoch counts the half-open rounds', s);
     if (s.state === 'closed') check(s.halfOpenCalls === 0 && s.halfOpenSuccesses === 0 && s.openedAt === null && s.nextProbeAt === null && !s.forced, 'closed shape', s);
     if (s.state === 'half_open') {
       check(inFlight() <= c.halfOpenMaxCalls, `${inFlight()} probes in flight > halfOpenMaxCalls`, s);
       if (inFlight() >= 2) seen.concurrent++;
       check(s.halfOpenCalls <= c.halfOpenMaxCalls && s.halfOpenSuccesses < c.successThreshold, 'half-open counters', s);
-      if (episodic) check(s.halfOpenCalls === inFlight() && s.nextProbeAt === deadline, 'half-open state agrees with the model', s);
+      check(s.halfOpenCalls === inFlight() && s.nextProbeAt === deadline, 'half-open state agrees with the model', s);
     }
   }
   return true;
@@ -284,34 +321,34 @@ function check(ok: boolean, what: string, s: BreakerState): void {
 const cmdsArb = fc.array(cmdArb, { minLength: 20, maxLength: 150, size: 'max' });
 
 describe('property: half-open probe limit', () => {
-  it('holds for callers whose probes answer within their own half-open episode (state agrees with the model)', () => {
-    const seen = { concurrent: 0, expired: 0 };
-    fc.assert(fc.property(configArb, cmdsArb, (c, cmds) => simulate(c, cmds, true, seen)), { numRuns: 300 });
-    expect(seen.concurrent).toBeGreaterThan(50); // not vacuous: concurrent probes and slot expiries happened
+  it.each([
+    ['answer within their own half-open round', false],
+    ['may answer late, after their round ended (each answer carries its epoch)', true],
+  ] as const)('holds for callers whose probes %s (state agrees with the model)', (_, late) => {
+    const seen = { concurrent: 0, expired: 0, stale: 0 };
+    fc.assert(fc.property(configArb, cmdsArb, (c, cmds) => simulate(c, cmds, late, seen)), { numRuns: 300 });
+    expect(seen.concurrent).toBeGreaterThan(50); // not vacuous: concurrent probes, slot expiries and late answers happened
     expect(seen.expired).toBeGreaterThan(0);
+    if (late) expect(seen.stale).toBeGreaterThan(0);
   });
 
-  // BUG: outcomes carry no episode, so a probe admitted before a reopen (or a
-  // slot-expiry reset) that answers later frees a slot of the *current*
-  // episode (a success also counts towards closing it), and the expiry frees
-  // every slot at once: more than halfOpenMaxCalls probes end up in flight.
-  // Only the in-flight check may fail here; any other failure is a test bug.
-  it.fails('holds when probes may answer late, after their episode ended', () => {
-    const out = fc.check(fc.property(configArb, cmdsArb, (c, cmds) => simulate(c, cmds, false)), { numRuns: 300, seed: 20240501, endOnFailure: true });
-    expect(String(out.errorInstance ?? '')).not.toMatch(/probes in flight > halfOpenMaxCalls/);
-  });
-
-  it.fails('BUG repro: late answer of a probe admitted before the reopen lets a third probe in (halfOpenMaxCalls 2)', () => {
+  it('a late answer of a probe admitted before the reopen is ignored: no third probe gets in (halfOpenMaxCalls 2)', () => {
     const c = cfg({ failureThreshold: 1, openMs: 1000, halfOpenMaxCalls: 2, successThreshold: 2 });
-    // A, B admitted as probes; A fails (reopen); C admitted at +openMs; B (from the old episode) answers success.
-    const steps: [BreakerEvent, number][] = [[ACQUIRE, T0 + 1000], [ACQUIRE, T0 + 1000], [ev('failure', true), T0 + 1100], [ACQUIRE, T0 + 2100], [ev('success', true), T0 + 2200]];
-    const { state } = run(c, steps, opened(c));
-    // C is the only probe of this episode in flight: one more (D) fits, a second (E) must not.
-    const { results } = run(c, [[ACQUIRE, T0 + 2300], [ACQUIRE, T0 + 2300]], state);
-    expect(results.map((r) => r.admitted)).toEqual([true, false]);
+    // A, B admitted as probes of round 1; A fails (reopen); C admitted in round 2; B answers success late, with its epoch.
+    const a = breakerTransition(opened(c), ACQUIRE, c, T0 + 1000);
+    const b = breakerTransition(a.state, ACQUIRE, c, T0 + 1000);
+    const reopened = breakerTransition(b.state, ev('failure', true, a.epoch), c, T0 + 1100).state;
+    const cr = breakerTransition(reopened, ACQUIRE, c, T0 + 2100);
+    expect([a.epoch, b.epoch, cr.epoch, cr.transition]).toEqual([1, 1, 2, 'half_open']);
+    expect(breakerTransition(cr.state, ev('success', true, b.epoch), c, T0 + 2200)).toEqual({ state: cr.state });
+    // C is the only probe of this round in flight: one more (D) fits, a second (E) must not.
+    const { results } = run(c, [[ACQUIRE, T0 + 2300], [ACQUIRE, T0 + 2300]], cr.state);
+    expect(results.map((r) => [r.admitted, r.epoch])).toEqual([[true, 2], [false, undefined]]);
   });
 
-  it.fails('BUG repro: slot expiry frees a probe admitted 1 ms earlier (probeSlotMs says "unanswered for this long")', () => {
+  // KNOWN LIMITATION (unchanged): once nextProbeAt passes while half-open, the count resets to 1, freeing every
+  // slot at once (the epoch stays), even one taken 1 ms earlier although probeSlotMs says "unanswered for this long".
+  it.fails('slot expiry frees only the slots unanswered for probeSlotMs', () => {
     const c = cfg({ failureThreshold: 1, openMs: 1000, halfOpenMaxCalls: 2 });
     const slot = probeSlotMs(c);
     const tH = T0 + 1000; // A admitted at tH, B at tH + slot - 1; at tH + slot only A's slot has expired
