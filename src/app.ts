@@ -18,11 +18,14 @@ import { statsRoutes } from './api/stats/routes.js';
 import './api/principal.js';
 import { taskRoutes } from './api/tasks/routes.js';
 import { createTaskService } from './api/tasks/task-service.js';
+import { registerAuth } from './api/auth.js';
+import { registerRateLimit } from './api/rate-limit.js';
 import { registerProblemHandler } from './api/problem-handler.js';
 import { registerRequestMetrics } from './api/request-metrics.js';
 import { registerRequestTracing } from './api/request-tracing.js';
 import { registerSwagger } from './api/swagger.js';
 import type { Config } from './config.js';
+import { createAddressPolicy } from './domain/address-policy.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Notifier } from './executor/notifier.js';
@@ -81,11 +84,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.decorateRequest('principal', null);
+  registerAuth(app, deps.config.apiKeys, deps.logger);
+  await registerRateLimit(app, deps.config.rateLimitPerMinute);
 
   const waiters = createFlowWaiters({ db: deps.db, notifier: deps.notifier });
   // Long waits end before the server waits for in-flight requests to finish.
   app.addHook('preClose', async () => waiters.close());
-  const flows = createFlowService({ db: deps.db, waiters });
+  const flows = createFlowService({ db: deps.db, waiters, addressPolicy: createAddressPolicy(deps.config.httpAllowedHosts) });
 
   await registerSwagger(app);
   await app.register(opsRoutes, { isReady: deps.isReady, metrics: deps.metrics, metricsToken: deps.config.metricsToken });

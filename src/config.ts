@@ -110,6 +110,7 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: integer(2, 200).default(20),
   ERROR_WINDOW_MS: integer(1000, 86_400_000).default(300_000),
   OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+  RATE_LIMIT_PER_MINUTE: integer(0, 10_000_000).default(0),
   EMBEDDED_POSTGRES_DIR: z.string().min(1).default('.data/postgres'),
 });
 
@@ -136,6 +137,8 @@ export interface Config {
   errorWindowMs: number;
   /** OTLP/HTTP collector base URL; unset leaves tracing off (no-op spans). */
   otlpEndpoint: string | undefined;
+  /** Requests per minute per API key on /v1 routes, per replica; 0 turns limiting off. */
+  rateLimitPerMinute: number;
   /** Data directory of the embedded PostgreSQL (used when DATABASE_URL is unset). */
   embeddedPostgresDir: string;
 }
@@ -168,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     errorWindowMs: e.ERROR_WINDOW_MS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     embeddedPostgresDir: e.EMBEDDED_POSTGRES_DIR,
   };
 }

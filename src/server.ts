@@ -2,6 +2,7 @@
 // migrations, app, listen, background services, graceful close.
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { createAddressPolicy } from './domain/address-policy.js';
 import { createExecutor } from './executor/executor.js';
 import { createNotifier } from './executor/notifier.js';
 import { createWebhookDeliverer } from './executor/webhook-deliverer.js';
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     isReady: () => migrationsApplied((sql) => db.query(sql), expectedMigrations),
   });
   const background: BackgroundService[] = [];
+  const addressPolicy = createAddressPolicy(config.httpAllowedHosts);
   if (config.executorEnabled) {
     const executor = createExecutor({
       db,
@@ -85,12 +87,13 @@ async function main(): Promise<void> {
       concurrency: config.executorConcurrency,
       leaseMs: config.leaseMs,
       notifier,
+      addressPolicy,
       onClaimed: (step) => metrics.executorLag.observe(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000),
     });
     metrics.setInflightSource(executor.inflightCount);
     background.push(
       executor,
-      createWebhookDeliverer({ db, logger, notifier, secret: config.webhookSecret, escalationUrl: config.escalationWebhookUrl }),
+      createWebhookDeliverer({ db, logger, notifier, secret: config.webhookSecret, escalationUrl: config.escalationWebhookUrl, addressPolicy }),
     );
   }
 

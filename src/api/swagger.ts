@@ -1,6 +1,7 @@
 // OpenAPI 3.1 generated from the routes' Zod schemas, served at /openapi.json,
 // with Swagger UI at /docs. `npm run openapi` writes the same document to
 // openapi/openapi.json.
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
@@ -35,5 +36,16 @@ export async function registerSwagger(app: FastifyInstance): Promise<void> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Security headers for the HTML pages; API responses (JSON) do without them.
+  await app.register(helmet, { global: false, contentSecurityPolicy: false });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    uiHooks: {
+      onRequest: (_request, reply, next) => {
+        reply.helmet({ contentSecurityPolicy: false });
+        next();
+      },
+    },
+  });
 }

@@ -13,8 +13,13 @@ export interface PlanIssue {
 
 const PATCH_PATH = /^(request|task|delayMs|output|timeoutMs)(\.[A-Za-z0-9_-]{1,128}){0,16}$/;
 
+/** What submission may know about a URL's target: literal hosts (IPs, localhost) the address policy refuses. */
+export interface ValidationContext {
+  literalRefusal?: (hostname: string) => string | undefined;
+}
+
 /** A literal http(s) URL, or an expression evaluated at run time. */
-export function checkUrl(url: string): string | undefined {
+export function checkUrl(url: string, ctx: ValidationContext = {}): string | undefined {
   if (expressionBody(url) !== undefined) return undefined;
   let parsed: URL;
   try {
@@ -24,7 +29,7 @@ export function checkUrl(url: string): string | undefined {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `only http and https URLs are allowed, got ${parsed.protocol}`;
   if (parsed.username || parsed.password) return 'URLs must not carry credentials; use a header';
-  return undefined;
+  return ctx.literalRefusal?.(parsed.hostname);
 }
 
 export function checkRegex(source: string): string | undefined {
@@ -61,9 +66,9 @@ function checkExpressions(value: unknown, path: string, issues: PlanIssue[]): vo
 }
 
 /** Request/url checks shared by steps, alternatives and compensations. */
-function checkAction(def: { kind: string; request?: { url: string } }, path: string, issues: PlanIssue[]): void {
+function checkAction(def: { kind: string; request?: { url: string } }, path: string, issues: PlanIssue[], ctx: ValidationContext): void {
   if (def.kind === 'http' && def.request) {
-    const problem = checkUrl(def.request.url);
+    const problem = checkUrl(def.request.url, ctx);
     if (problem) issues.push({ path: `${path}.request.url`, message: problem });
   }
 }
@@ -71,7 +76,7 @@ function checkAction(def: { kind: string; request?: { url: string } }, path: str
 type RecoveryFields = Pick<Plan['steps'][number], 'fallbacks' | 'degradations' | 'corrections'>;
 
 /** Fallbacks, degradations and corrections: ids, matchers, patches, URLs. */
-function checkRecovery(step: RecoveryFields, path: string, issues: PlanIssue[]): void {
+function checkRecovery(step: RecoveryFields, path: string, issues: PlanIssue[], ctx: ValidationContext): void {
   const altIds = new Set<string>();
   const alternatives = [...(step.fallbacks ?? []).map((f, i) => ({ alt: f, path: `${path}.fallbacks[${i}]` })), ...(step.degradations ?? []).map((d, i) => ({ alt: d, path: `${path}.degradations[${i}]` }))];
   for (const { alt, path: altPath } of alternatives) {
@@ -81,7 +86,7 @@ function checkRecovery(step: RecoveryFields, path: string, issues: PlanIssue[]):
     altIds.add(alt.id);
     checkWhen(alt.when, altPath, issues);
     if ('patch' in alt) checkPatch(alt.patch, altPath, issues);
-    else checkAction(alt, altPath, issues);
+    else checkAction(alt, altPath, issues, ctx);
   }
   for (const [i, correction] of (step.corrections ?? []).entries()) {
     checkWhen(correction.when, `${path}.corrections[${i}]`, issues);
@@ -89,15 +94,15 @@ function checkRecovery(step: RecoveryFields, path: string, issues: PlanIssue[]):
   }
 }
 
-function checkStep(step: Plan['steps'][number], path: string, issues: PlanIssue[]): void {
-  checkAction(step, path, issues);
+function checkStep(step: Plan['steps'][number], path: string, issues: PlanIssue[], ctx: ValidationContext): void {
+  checkAction(step, path, issues, ctx);
   checkExpressions(step, path, issues);
-  checkRecovery(step, path, issues);
-  if (step.compensate) checkAction(step.compensate, `${path}.compensate`, issues);
+  checkRecovery(step, path, issues, ctx);
+  if (step.compensate) checkAction(step.compensate, `${path}.compensate`, issues, ctx);
 }
 
 /** Every semantic problem of the plan; empty when it can run. */
-export function validatePlan(plan: Plan): PlanIssue[] {
+export function validatePlan(plan: Plan, ctx: ValidationContext = {}): PlanIssue[] {
   const issues: PlanIssue[] = [];
   const seen = new Map<string, number>();
   for (const [i, step] of plan.steps.entries()) {
@@ -109,7 +114,7 @@ export function validatePlan(plan: Plan): PlanIssue[] {
       if (!seen.has(dep)) issues.push({ path: `$.steps[${i}].dependsOn[${j}]`, message: `unknown step "${dep}"` });
       else if (dep === step.id) issues.push({ path: `$.steps[${i}].dependsOn[${j}]`, message: 'a step cannot depend on itself' });
     }
-    checkStep(step, `$.steps[${i}]`, issues);
+    checkStep(step, `$.steps[${i}]`, issues, ctx);
   }
   if (issues.length === 0) {
     const cycle = findCycle(resolveDependencies(plan.steps));
@@ -119,10 +124,10 @@ export function validatePlan(plan: Plan): PlanIssue[] {
   }
   if (plan.defaults) {
     checkExpressions(plan.defaults, '$.defaults', issues);
-    checkRecovery(plan.defaults, '$.defaults', issues);
+    checkRecovery(plan.defaults, '$.defaults', issues, ctx);
   }
   if (plan.notify) {
-    const problem = checkUrl(plan.notify.url);
+    const problem = checkUrl(plan.notify.url, ctx);
     if (problem || expressionBody(plan.notify.url) !== undefined) {
       issues.push({ path: '$.notify.url', message: problem ?? 'notify.url must be a literal URL' });
     }

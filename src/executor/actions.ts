@@ -74,7 +74,7 @@ export async function performAction(
     case 'http': {
       const gate = breakers ? await admit(ctx, a) : undefined;
       if (gate && 'ok' in gate) return gate;
-      const result = await runHttpAttempt(ctx.agent, { request: a.request, timeoutMs: a.timeoutMs, idempotencyKey, attempt, now: ctx.now, extraHeaders });
+      const result = await runHttpAttempt(ctx.agent, { request: a.request, timeoutMs: a.timeoutMs, idempotencyKey, attempt, now: ctx.now, extraHeaders, policy: ctx.policy });
       const outcome: ActionResult = result.ok ? checkOutputSize(result.output) : { ok: false, failure: result.failure };
       return gate ? { ...outcome, admission: gate } : outcome;
     }

@@ -16,7 +16,8 @@ import { Doorbell } from './doorbell.js';
 import { failOverdueFlows } from './deadline-sweeper.js';
 import { runDueWork } from './forward-work.js';
 import type { Notifier } from './notifier.js';
-import { createHttpAgent } from './runners/http-runner.js';
+import type { AddressPolicy } from '../domain/address-policy.js';
+import { createHttpAgent, type Resolver } from './runners/http-runner.js';
 import type { WorkContext } from './work-context.js';
 
 export interface ExecutorOptions {
@@ -39,6 +40,10 @@ export interface ExecutorOptions {
   drainMs?: number;
   /** Observes each claim: how late the row was, in seconds. */
   onClaimed?: (step: ClaimedStep) => void;
+  /** Addresses http steps and compensations may reach; undefined allows any (tests only). */
+  addressPolicy?: AddressPolicy;
+  /** Name resolution for http steps (injectable for tests). */
+  resolve?: Resolver;
 }
 
 export function createExecutor(options: ExecutorOptions) {
@@ -46,7 +51,7 @@ export function createExecutor(options: ExecutorOptions) {
   const logger = options.logger.child({ component: 'executor', owner });
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const batchSize = options.batchSize ?? 64;
-  const agent = options.agent ?? createHttpAgent();
+  const agent = options.agent ?? createHttpAgent({ ...(options.addressPolicy ? { policy: options.addressPolicy } : {}), ...(options.resolve ? { resolve: options.resolve } : {}) });
   const ctx: WorkContext = {
     db: options.db,
     logger,
@@ -56,6 +61,7 @@ export function createExecutor(options: ExecutorOptions) {
     patterns: options.patterns,
     agent,
     breakers: createBreakerGate({ db: options.db, notifier: options.notifier, now: options.now }),
+    policy: options.addressPolicy,
   };
   const bell = new Doorbell();
   const inflight = new Map<string, Promise<void>>();

@@ -9,7 +9,8 @@ import { WEBHOOK_CHANNEL } from '../store/channels.js';
 import type { Database } from '../store/database.js';
 import { Doorbell } from './doorbell.js';
 import type { Notifier } from './notifier.js';
-import { createHttpAgent } from './runners/http-runner.js';
+import type { AddressPolicy } from '../domain/address-policy.js';
+import { createHttpAgent, literalRefusal } from './runners/http-runner.js';
 
 export interface WebhookDelivererOptions {
   db: Database;
@@ -20,6 +21,8 @@ export interface WebhookDelivererOptions {
   /** Receiver of every escalation.created (ESCALATION_WEBHOOK_URL). */
   escalationUrl?: string | undefined;
   agent?: Dispatcher;
+  /** Addresses receivers may have (the same rules as http steps). */
+  addressPolicy?: AddressPolicy | undefined;
   /** Longest sleep between looks, in ms. Defaults to 1000. */
   pollIntervalMs?: number;
   /** First retry delay, in ms, doubled per attempt up to maxDelayMs. Defaults to 1000. */
@@ -48,7 +51,7 @@ export function signature(secret: string, body: string): string {
 
 export function createWebhookDeliverer(options: WebhookDelivererOptions) {
   const logger = options.logger.child({ component: 'webhooks' });
-  const agent = options.agent ?? createHttpAgent();
+  const agent = options.agent ?? createHttpAgent(options.addressPolicy ? { policy: options.addressPolicy } : {});
   const bell = new Doorbell();
   const onNotify = () => bell.ring();
   const base = options.baseDelayMs ?? 1000;
@@ -69,6 +72,18 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions) {
     return rows;
   }
 
+  /** POSTs once; returns what went wrong, or undefined on a 2xx. */
+  async function post(url: string, headers: Record<string, string>, body: string): Promise<string | undefined> {
+    try {
+      const res = await request(url, { method: 'POST', headers, body, dispatcher: agent, signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
+      await res.body.dump();
+      return res.statusCode >= 200 && res.statusCode < 300 ? undefined : `HTTP ${res.statusCode}`;
+    } catch (error) {
+      const e = error as { message?: string; cause?: { code?: string; message?: string } };
+      return e.cause?.message ?? e.cause?.code ?? e.message ?? 'delivery failed';
+    }
+  }
+
   async function deliver(row: DeliveryRow): Promise<void> {
     const url = row.target === 'escalation_hook' ? options.escalationUrl : row.url;
     if (!url) {
@@ -83,15 +98,7 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions) {
       'x-rebound-attempt': String(row.attempts),
     };
     if (options.secret) headers['x-rebound-signature'] = signature(options.secret, body);
-    let problem: string | undefined;
-    try {
-      const res = await request(url, { method: 'POST', headers, body, dispatcher: agent, signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
-      await res.body.dump();
-      if (res.statusCode < 200 || res.statusCode >= 300) problem = `HTTP ${res.statusCode}`;
-    } catch (error) {
-      const e = error as { message?: string; cause?: { code?: string } };
-      problem = e.cause?.code ?? e.message ?? 'delivery failed';
-    }
+    const problem = literalRefusal(options.addressPolicy, url) ?? (await post(url, headers, body));
     if (!problem) {
       await options.db.query(`UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_error = NULL WHERE id = $1`, [row.id]);
       return;

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { PatternSet } from '../domain/pattern-set.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/database.js';
+import type { AddressPolicy } from '../domain/address-policy.js';
 import type { BreakerGate } from './breaker-gate.js';
 
 export interface WorkContext {
@@ -16,4 +17,6 @@ export interface WorkContext {
   patterns: () => PatternSet;
   agent: Dispatcher;
   breakers: BreakerGate;
+  /** Addresses http actions may reach (the agent checks resolved names; IP literals are checked per request). */
+  policy?: AddressPolicy | undefined;
 }

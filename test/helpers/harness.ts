@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { PatternSet } from '../../src/domain/pattern-set.js';
+import { createAddressPolicy } from '../../src/domain/address-policy.js';
 import { createExecutor, type Executor, type ExecutorOptions } from '../../src/executor/executor.js';
 import { createNotifier, type Notifier } from '../../src/executor/notifier.js';
 import { createLogger } from '../../src/logger.js';
@@ -78,11 +79,14 @@ export async function startHarness(
     startExecutor?: boolean;
     /** Share another harness's database (a second replica); it is not dropped on close. */
     database?: TestDatabase;
+    /** Where log lines go (TEST_LOG_LEVEL sets the level). */
+    logDestination?: import('node:stream').Writable;
   } = {},
 ): Promise<Harness> {
   const database = options.database ?? (await createTestDatabase());
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const config = loadConfig({ ...options.env, DATABASE_URL: database.url });
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', options.logDestination);
+  // Test upstreams run on 127.0.0.1, which the address policy refuses by default.
+  const config = loadConfig({ HTTP_ALLOWED_HOSTS: '127.0.0.1,::1,localhost', ...options.env, DATABASE_URL: database.url });
   const db = createDatabase({ url: database.url, logger, poolSize: 10 });
   const notifier = createNotifier(database.url, logger);
   await notifier.start();
@@ -102,6 +106,7 @@ export async function startHarness(
       concurrency: 32,
       leaseMs: config.leaseMs,
       notifier,
+      addressPolicy: createAddressPolicy(config.httpAllowedHosts),
       pollIntervalMs: 200,
       onClaimed: (step) => metrics.executorLag.observe(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000),
       ...options.executor,

@@ -175,11 +175,7 @@ describe('half_open', () => {
     expect(freed).toEqual({ state: { ...s, halfOpenCalls: 0 } });
     expect(breakerTransition(freed.state, ACQUIRE, c, T0 + 1003)).toMatchObject({ admitted: true, probe: true });
   });
-  it.each([
-    [1000, 60_000],
-    [59_999, 60_000],
-    [120_000, 120_000],
-  ])('openMs %i: probeSlotMs is %i', (openMs, slot) => expect(probeSlotMs(cfg({ openMs }))).toBe(slot));
+  it.each([[1000, 60_000], [59_999, 60_000], [120_000, 120_000]])('openMs %i: probeSlotMs is %i', (openMs, slot) => expect(probeSlotMs(cfg({ openMs }))).toBe(slot));
   it.each([1000, 120_000])('openMs %i: unanswered probe slots expire at nextProbeAt and new probes are admitted', (openMs) => {
     const c = cfg({ openMs, halfOpenMaxCalls: 1 });
     const slot = probeSlotMs(c);
@@ -254,13 +250,11 @@ const cmdArb = fc.oneof(
 type Cmd = typeof cmdArb extends fc.Arbitrary<infer C> ? C : never;
 
 /**
- * Drives the breaker like the executor: only admitted calls answer, with the
- * probe flag and epoch they were admitted with. `late`: a probe may answer at
- * any later time, even after its half-open round ended (reopen, close, force);
- * otherwise probes still unanswered when their round ends never answer. In
- * both, probes of the current round still unanswered when the breaker expires
- * their slots are dead and never answer (see the known limitation below). The
- * probes in flight are the unanswered ones of the current round.
+ * Drives the breaker like the executor: only admitted calls answer, with the probe flag and epoch they were
+ * admitted with. `late`: a probe may answer at any later time, even after its half-open round ended (reopen,
+ * close, force); otherwise probes unanswered when their round ends never answer. In both, probes of the current
+ * round unanswered when the breaker expires their slots are dead (see the known limitation below). The probes
+ * in flight are the unanswered ones of the current round.
  */
 function simulate(c: BreakerConfig, cmds: Cmd[], late: boolean, seen = { concurrent: 0, expired: 0, stale: 0 }): boolean {
   const slot = probeSlotMs(c);

@@ -5,6 +5,7 @@ import { ActionNotAllowed, resolveEscalation, type Resolution } from '../../stor
 import { CommandRefused } from '../../store/transitions/flow-commands.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ConflictError, NotFoundError, PlanError } from '../problems.js';
+import { redactSecrets } from '../redaction.js';
 
 type EscalationRecord = NonNullable<Awaited<ReturnType<Database['prisma']['escalation']['findUnique']>>>;
 
@@ -37,7 +38,7 @@ export function createEscalationService({ db }: { db: Database }) {
       where: { flowId_stepId: { flowId: e.flowId, stepId: e.stepId } },
       select: { status: true, kind: true, alternativeId: true, definition: true, output: true },
     });
-    return { ...view(e), context: { flowName: e.flow.name, flowStatus: e.flow.status, step } };
+    return redactSecrets({ ...view(e), context: { flowName: e.flow.name, flowStatus: e.flow.status, step } });
   }
 
   return {

@@ -2,6 +2,7 @@
 // waited on), read, list, events, cancel, restart.
 import { createHash } from 'node:crypto';
 import type { Context } from '@opentelemetry/api';
+import type { AddressPolicy } from '../../domain/address-policy.js';
 import { normalizePlan } from '../../domain/plan.js';
 import { traceparentOf, tracer } from '../../tracing.js';
 import type { Plan } from '../../domain/plan-schema.js';
@@ -12,6 +13,7 @@ import { runFlowTx } from '../../store/flow-tx.js';
 import { CommandRefused, cancelFlow, restartFlow } from '../../store/transitions/flow-commands.js';
 import { ConflictError, NotFoundError, PlanError, BadRequestError } from '../problems.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { redactSecrets } from '../redaction.js';
 import { flowDetailsView, flowSummaryView } from './flow-view.js';
 import type { FlowWaiters } from './flow-waiters.js';
 
@@ -25,7 +27,7 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function createFlowService({ db, waiters }: { db: Database; waiters: FlowWaiters }) {
+export function createFlowService({ db, waiters, addressPolicy }: { db: Database; waiters: FlowWaiters; addressPolicy?: AddressPolicy | undefined }) {
   async function view(id: string) {
     const details = await getFlowDetails(db, id);
     if (!details) throw new NotFoundError(`flow ${id} does not exist`);
@@ -49,7 +51,7 @@ export function createFlowService({ db, waiters }: { db: Database; waiters: Flow
       plan: Plan,
       options: { idempotencyKey?: string | undefined; createdBy: string | null; waitMs?: number | undefined; parent?: Context | undefined },
     ) {
-      const issues = validatePlan(plan);
+      const issues = validatePlan(plan, addressPolicy ? { literalRefusal: addressPolicy.literalRefusal } : {});
       if (issues.length > 0) throw new PlanError(`the plan cannot run: ${issues[0]!.message}`, issues);
       const requestHash = createHash('sha256').update(canonicalJson(rawBody)).digest('hex');
       // The flow's span: parent of every attempt span, wherever and whenever they run.
@@ -99,7 +101,7 @@ export function createFlowService({ db, waiters }: { db: Database; waiters: Flow
       if (rows.length === 0 && !(await flowExists(db, id))) throw new NotFoundError(`flow ${id} does not exist`);
       const page = rows.slice(0, limit);
       return {
-        items: page.map((e) => ({ seq: e.seq, at: e.at.toISOString(), type: e.type, ...(e.stepId ? { stepId: e.stepId } : {}), data: e.data })),
+        items: page.map((e) => ({ seq: e.seq, at: e.at.toISOString(), type: e.type, ...(e.stepId ? { stepId: e.stepId } : {}), data: redactSecrets(e.data) })),
         nextCursor: rows.length > limit ? String(page.at(-1)!.seq) : null,
       };
     },

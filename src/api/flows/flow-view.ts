@@ -1,6 +1,7 @@
 // Maps stored flows to their API shape: ISO times, the steps with their
 // attempt history, the flow output built from succeeded steps.
 import type { AttemptRow, FlowDetails } from '../../store/flow-repository.js';
+import { redactSecrets } from '../redaction.js';
 import type { FlowRow } from '../../store/flow-tx.js';
 import type { StepRow } from '../../store/step-row.js';
 
@@ -56,6 +57,10 @@ function stepView(step: StepRow, attempts: AttemptRow[]) {
 }
 
 export function flowDetailsView(details: FlowDetails) {
+  return redactSecrets(detailsView(details));
+}
+
+function detailsView(details: FlowDetails) {
   const byStep = new Map<string, AttemptRow[]>();
   for (const a of details.attempts) byStep.set(a.stepId, [...(byStep.get(a.stepId) ?? []), a]);
   const output: Record<string, unknown> = {};

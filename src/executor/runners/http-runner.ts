@@ -2,7 +2,9 @@
 // Idempotency-Key and X-Rebound-Attempt headers, no redirects, a 1 MiB cap on
 // the response body, JSON parsed. Failures come back as a Failure ready for
 // the classifier, never as a thrown error.
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { Agent, request, type Dispatcher } from 'undici';
+import type { AddressPolicy } from '../../domain/address-policy.js';
 import { parseRetryAfter } from '../../domain/backoff.js';
 import type { Failure } from '../../domain/classifier.js';
 import type { HttpRequestSpec } from '../../domain/plan-schema.js';
@@ -19,6 +21,8 @@ export interface HttpOutput {
 export type HttpResult = { ok: true; output: HttpOutput } | { ok: false; failure: Failure; output?: HttpOutput };
 
 export interface HttpAttempt {
+  /** Addresses the request may reach; IP literals are checked here, names by the agent's lookup. */
+  policy?: AddressPolicy | undefined;
   request: HttpRequestSpec;
   timeoutMs: number;
   idempotencyKey: string;
@@ -28,9 +32,67 @@ export interface HttpAttempt {
   now: () => number;
 }
 
-/** One keep-alive connection pool per origin, shared by every attempt of this process. */
-export function createHttpAgent(): Agent {
-  return new Agent({ keepAliveTimeout: 10_000, connections: 128, pipelining: 1 });
+/** Resolves a host name to its addresses (injectable for tests). */
+export type Resolver = (hostname: string) => Promise<{ address: string; family: number }[]>;
+
+const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+/** Code of the error a refused address raises (mapped to a non-retryable validation failure). */
+export const ADDRESS_REFUSED = 'ERR_ADDRESS_REFUSED';
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address?: string | { address: string; family: number }[], family?: number) => void;
+
+/**
+ * A `lookup` for net.connect that resolves the name and keeps only addresses
+ * the policy allows. The socket then connects to exactly the address that was
+ * checked, so a DNS answer that changes between check and connect (rebinding)
+ * cannot slip through.
+ */
+export function guardedLookup(policy: AddressPolicy, resolve: Resolver = systemResolver) {
+  return (hostname: string, options: { family?: number; all?: boolean }, callback: LookupCallback) => {
+    resolve(hostname).then(
+      (addresses) => {
+        const candidates = options.family ? addresses.filter((a) => a.family === options.family) : addresses;
+        const reasons: string[] = [];
+        const allowed = candidates.filter((a) => {
+          const reason = policy.refusal(hostname, a.address);
+          if (reason) reasons.push(reason);
+          return !reason;
+        });
+        if (allowed.length === 0) {
+          const error: NodeJS.ErrnoException = new Error(reasons[0] ?? `${hostname} has no address`);
+          error.code = reasons.length > 0 ? ADDRESS_REFUSED : 'ENOTFOUND';
+          return callback(error);
+        }
+        if (options.all) callback(null, allowed);
+        else callback(null, allowed[0]!.address, allowed[0]!.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error),
+    );
+  };
+}
+
+/**
+ * One keep-alive connection pool per origin, shared by every attempt of this
+ * process; with a policy, every connection goes through guardedLookup.
+ */
+export function createHttpAgent(options: { policy?: AddressPolicy; resolve?: Resolver } = {}): Agent {
+  return new Agent({
+    keepAliveTimeout: 10_000,
+    connections: 128,
+    pipelining: 1,
+    ...(options.policy ? { connect: { lookup: guardedLookup(options.policy, options.resolve) as never } } : {}),
+  });
+}
+
+/** Why the URL's literal host (an IP, "localhost") may not be reached, else undefined. */
+export function literalRefusal(policy: AddressPolicy | undefined, url: string): string | undefined {
+  if (!policy) return undefined;
+  try {
+    return policy.literalRefusal(new URL(url).hostname);
+  } catch {
+    return undefined;
+  }
 }
 
 class BodyTooLargeError extends Error {}
@@ -102,6 +164,8 @@ export async function runHttpAttempt(agent: Dispatcher, attempt: HttpAttempt): P
   headers['x-rebound-attempt'] = String(attempt.attempt);
   Object.assign(headers, attempt.extraHeaders);
 
+  const refused = literalRefusal(attempt.policy, spec.url);
+  if (refused) return { ok: false, failure: { source: 'policy', message: refused, code: ADDRESS_REFUSED, retryable: false } };
   const signal = AbortSignal.timeout(attempt.timeoutMs);
   try {
     const res = await request(spec.url, { method: spec.method, headers, body, signal, dispatcher: agent });
@@ -126,6 +190,7 @@ export async function runHttpAttempt(agent: Dispatcher, attempt: HttpAttempt): P
     if (error instanceof BodyTooLargeError) return { ok: false, failure: { source: 'http', message: error.message, code: 'RESPONSE_TOO_LARGE', retryable: false, hintType: 'validation' } };
     const e = error as { message?: string; code?: string; cause?: { code?: string; message?: string } };
     const code = e.cause?.code ?? e.code ?? 'ENETWORK';
+    if (code === ADDRESS_REFUSED) return { ok: false, failure: { source: 'policy', message: e.cause?.message ?? e.message ?? 'address refused', code, retryable: false } };
     return { ok: false, failure: { source: 'network', message: e.cause?.message ?? e.message ?? 'network error', code } };
   }
 }
