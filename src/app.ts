@@ -19,6 +19,7 @@ import './api/principal.js';
 import { taskRoutes } from './api/tasks/routes.js';
 import { createTaskService } from './api/tasks/task-service.js';
 import { registerAuth } from './api/auth.js';
+import { registerJsonParser } from './api/json-depth.js';
 import { registerRateLimit } from './api/rate-limit.js';
 import { registerProblemHandler } from './api/problem-handler.js';
 import { registerRequestMetrics } from './api/request-metrics.js';
@@ -75,6 +76,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   registerProblemHandler(app);
+  app.removeContentTypeParser('application/json');
+  registerJsonParser(app);
   registerRequestMetrics(app, deps.metrics);
   registerRequestTracing(app);
   // Synchronous hooks: an async hook costs a promise per request.

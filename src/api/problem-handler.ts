@@ -27,6 +27,16 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { slug: string; title: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { slug: 'invalid-request', title: 'Invalid request' },
 };
 
+/** Postgres data exceptions caused by input text: invalid byte sequence, untranslatable character, bad JSON text. */
+const CLIENT_DATA_SQLSTATES = new Set(['22021', '22P05', '22P02', '22025']);
+
+function isClientDataError(error: unknown, depth = 0): boolean {
+  if (depth > 4 || error === null || typeof error !== 'object') return false;
+  const e = error as { code?: unknown; originalCode?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+  if ((typeof e.code === 'string' && CLIENT_DATA_SQLSTATES.has(e.code)) || (typeof e.originalCode === 'string' && CLIENT_DATA_SQLSTATES.has(e.originalCode))) return true;
+  return isClientDataError(e.cause, depth + 1) || isClientDataError(e.meta?.driverAdapterError, depth + 1);
+}
+
 export function registerProblemHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, {
@@ -79,6 +89,14 @@ export function registerProblemHandler(app: FastifyInstance): void {
       const retryAfter = reply.getHeader('retry-after');
       if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
       return sendProblem(reply, { type: `urn:rebound:problem:${known.slug}`, title: known.title, status, detail: error.message }, headers);
+    }
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      // A second line of defence behind the JSON depth limit: recursion on hostile input.
+      return sendProblem(reply, { type: 'urn:rebound:problem:invalid-request', title: 'Invalid request', status: 400, detail: 'input nested too deeply' });
+    }
+    if (isClientDataError(error)) {
+      // Postgres refused a value the client sent (NUL characters, unpaired surrogates, ...).
+      return sendProblem(reply, { type: 'urn:rebound:problem:invalid-request', title: 'Invalid request', status: 400, detail: 'the request contains text Postgres cannot store (NUL characters or invalid Unicode)' });
     }
     if (isTransientDatabaseError(error)) {
       request.log.warn({ err: error }, 'database unavailable');
