@@ -45,6 +45,14 @@ export interface BreakerState {
   forced: boolean;
   /** Which half-open round is current; probes carry it so a late answer from an earlier round is ignored. */
   probeEpoch: number;
+  /**
+   * Last success and last failure known to the breaker, epoch ms. Failures
+   * count as consecutive only while no success is newer than the previous
+   * failure: with many attempts in flight at once, "consecutive" is decided
+   * by time, not by the order transactions happen to commit in.
+   */
+  lastSuccessAt: number | null;
+  lastFailureAt: number | null;
 }
 
 export const CLOSED: BreakerState = {
@@ -59,13 +67,16 @@ export const CLOSED: BreakerState = {
   nextProbeAt: null,
   forced: false,
   probeEpoch: 0,
+  lastSuccessAt: null,
+  lastFailureAt: null,
 };
 
 export type BreakerEvent =
   | { type: 'acquire' }
   /** `epoch`: the half-open round the probe was admitted in (undefined: the current one). */
   | { type: 'success'; probe: boolean; epoch?: number | undefined }
-  | { type: 'failure'; probe: boolean; epoch?: number | undefined }
+  /** `lastSuccessAt`: the caller's latest success on this key (it may not have been written yet). */
+  | { type: 'failure'; probe: boolean; epoch?: number | undefined; lastSuccessAt?: number | undefined }
   /** An answer that says nothing about the dependency's health (e.g. a 400). */
   | { type: 'neutral'; probe: boolean; epoch?: number | undefined }
   | { type: 'force_open'; durationMs?: number | undefined }
@@ -140,11 +151,19 @@ export function breakerTransition(s: BreakerState, event: BreakerEvent, config: 
   if (s.state === 'closed') {
     if (event.type === 'neutral') return { state: s };
     const w = rollWindow(s, config, now);
-    const next: BreakerState =
-      event.type === 'success'
-        ? { ...w, consecutiveFailures: 0, windowCalls: w.windowCalls + 1 }
-        : { ...w, consecutiveFailures: w.consecutiveFailures + 1, windowCalls: w.windowCalls + 1, windowFailures: w.windowFailures + 1 };
-    return changed(s, event.type === 'failure' && trips(next, config) ? opened(s, now, config) : next);
+    if (event.type === 'success') return changed(s, { ...w, consecutiveFailures: 0, windowCalls: w.windowCalls + 1, lastSuccessAt: now });
+    const lastSuccessAt = Math.max(w.lastSuccessAt ?? -Infinity, event.lastSuccessAt ?? -Infinity);
+    const known = Number.isFinite(lastSuccessAt) ? lastSuccessAt : null;
+    const streak = known !== null && (w.lastFailureAt === null || known > w.lastFailureAt) ? 0 : w.consecutiveFailures;
+    const next: BreakerState = {
+      ...w,
+      consecutiveFailures: streak + 1,
+      windowCalls: w.windowCalls + 1,
+      windowFailures: w.windowFailures + 1,
+      lastSuccessAt: known,
+      lastFailureAt: now,
+    };
+    return changed(s, trips(next, config) ? opened(s, now, config) : next);
   }
   // Open, or an answer that is not a probe of the current half-open round: it says nothing new.
   if (s.state === 'open' || !event.probe || (event.epoch !== undefined && event.epoch !== s.probeEpoch)) return { state: s };

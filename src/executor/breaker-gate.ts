@@ -14,11 +14,16 @@ export type Admission = { admitted: true; key: string; probe: boolean; epoch?: n
 
 /** How long a cached closed breaker admits without asking the database, in ms. */
 const CACHE_TTL_MS = 1000;
+/** How often a process writes a plain success's time to the row, in ms. */
+const SUCCESS_WRITE_INTERVAL_MS = 1000;
 /** Least wait before asking an open breaker again, in ms. */
 const MIN_WAIT_MS = 100;
 
 export function createBreakerGate({ db, notifier, now = Date.now }: { db: Database; notifier?: Notifier | undefined; now?: () => number }) {
   const cache = new Map<string, { breaker: BreakerState; config: BreakerConfig; at: number }>();
+  /** This process's latest success per key, and when it last wrote one (at most once a second). */
+  const lastSuccess = new Map<string, number>();
+  const lastSuccessWritten = new Map<string, number>();
   const onNotify = (key: string) => (key ? cache.delete(key) : cache.clear());
   notifier?.on(CIRCUIT_CHANNEL, onNotify);
 
@@ -42,16 +47,30 @@ export function createBreakerGate({ db, notifier, now = Date.now }: { db: Databa
     },
 
     /**
-     * Records an attempt's outcome in the caller's transaction. A success on a
-     * breaker known closed with nothing to reset writes nothing.
+     * Records an attempt's outcome in the caller's transaction. The common
+     * case, a success on a closed breaker without rate counting, writes the
+     * success time at most once a second (failures compare against it);
+     * everything else goes through the state machine under the row lock.
+     * Returns the state the breaker moved to, if it moved.
      */
-    /** Returns the state the breaker moved to, if it moved. */
     async record(client: Queryable, admission: Extract<Admission, { admitted: true }>, errorType: ErrorType | null): Promise<CircuitState | undefined> {
       const type = errorType === null ? 'success' : countsAgainstBreaker(errorType) ? 'failure' : 'neutral';
-      const event: BreakerEvent = { type, probe: admission.probe, epoch: admission.epoch };
       const known = fresh(admission.key);
-      const quiet = known && known.breaker.state === 'closed' && known.breaker.consecutiveFailures === 0 && known.config.failureRateThreshold === null;
-      if (!admission.probe && quiet && event.type !== 'failure') return undefined;
+      const plain = !admission.probe && known !== undefined && known.breaker.state === 'closed' && known.config.failureRateThreshold === null;
+      if (plain && type === 'neutral') return undefined;
+      const t = now();
+      if (type === 'success') lastSuccess.set(admission.key, t);
+      if (plain && type === 'success') {
+        // Other replicas learn of successes at most a second late; this one passes its own with each failure.
+        if (t - (lastSuccessWritten.get(admission.key) ?? 0) < SUCCESS_WRITE_INTERVAL_MS) return undefined;
+        lastSuccessWritten.set(admission.key, t);
+        await client.query(`UPDATE circuits SET last_success_at = GREATEST(coalesce(last_success_at, $2), $2) WHERE key = $1`, [admission.key, new Date(t)]);
+        return undefined;
+      }
+      const event: BreakerEvent =
+        type === 'failure'
+          ? { type, probe: admission.probe, epoch: admission.epoch, lastSuccessAt: lastSuccess.get(admission.key) }
+          : { type, probe: admission.probe, epoch: admission.epoch };
       const r = await applyBreakerEvent(client, admission.key, event, now());
       cache.set(admission.key, { breaker: r.state, config: r.record.config, at: now() });
       return r.transition;

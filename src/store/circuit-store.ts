@@ -31,12 +31,14 @@ interface CircuitRow {
   nextProbeAt: Date | null;
   forced: boolean;
   probeEpoch: number;
+  lastSuccessAt: Date | null;
+  lastFailureAt: Date | null;
 }
 
 export const CIRCUIT_COLUMNS = `key, state, config, consecutive_failures AS "consecutiveFailures", window_calls AS "windowCalls",
   window_failures AS "windowFailures", window_started_at AS "windowStartedAt", half_open_calls AS "halfOpenCalls",
   half_open_successes AS "halfOpenSuccesses", opened_at AS "openedAt", next_probe_at AS "nextProbeAt", forced,
-  probe_epoch AS "probeEpoch"`;
+  probe_epoch AS "probeEpoch", last_success_at AS "lastSuccessAt", last_failure_at AS "lastFailureAt"`;
 
 const ms = (d: Date | null) => (d ? d.getTime() : null);
 const date = (n: number | null) => (n === null ? null : new Date(n));
@@ -58,6 +60,8 @@ export function toRecord(row: CircuitRow): CircuitRecord {
       nextProbeAt: ms(row.nextProbeAt),
       forced: row.forced,
       probeEpoch: row.probeEpoch,
+      lastSuccessAt: ms(row.lastSuccessAt),
+      lastFailureAt: ms(row.lastFailureAt),
     },
   };
 }
@@ -80,9 +84,25 @@ function sameState(a: BreakerState, b: BreakerState): boolean {
 export async function writeBreaker(client: Queryable, key: string, s: BreakerState): Promise<void> {
   await client.query(
     `UPDATE circuits SET state = $2, consecutive_failures = $3, window_calls = $4, window_failures = $5, window_started_at = $6,
-            half_open_calls = $7, half_open_successes = $8, opened_at = $9, next_probe_at = $10, forced = $11, probe_epoch = $12, updated_at = now()
+            half_open_calls = $7, half_open_successes = $8, opened_at = $9, next_probe_at = $10, forced = $11, probe_epoch = $12,
+            last_success_at = $13, last_failure_at = $14, updated_at = now()
       WHERE key = $1`,
-    [key, s.state, s.consecutiveFailures, s.windowCalls, s.windowFailures, date(s.windowStartedAt), s.halfOpenCalls, s.halfOpenSuccesses, date(s.openedAt), date(s.nextProbeAt), s.forced, s.probeEpoch],
+    [
+      key,
+      s.state,
+      s.consecutiveFailures,
+      s.windowCalls,
+      s.windowFailures,
+      date(s.windowStartedAt),
+      s.halfOpenCalls,
+      s.halfOpenSuccesses,
+      date(s.openedAt),
+      date(s.nextProbeAt),
+      s.forced,
+      s.probeEpoch,
+      date(s.lastSuccessAt),
+      date(s.lastFailureAt),
+    ],
   );
 }
 

@@ -1,6 +1,5 @@
 // The breaker outcome of a worker's answer (task steps default to task:<type>).
-// A success on a quiet closed breaker writes nothing and takes no lock, so
-// workers of one type do not queue on the circuit row.
+// A success on a closed breaker only stamps last_success_at.
 import { countsAgainstBreaker } from '../domain/breaker.js';
 import type { ErrorType } from '../domain/statuses.js';
 import { breakerKey } from '../executor/breaker-gate.js';
@@ -11,12 +10,12 @@ export async function recordTaskBreakerOutcome(client: Queryable, definition: Pa
   const key = breakerKey(definition);
   if (!key) return;
   if (errorType === null) {
-    const { rows } = await client.query<{ quiet: boolean }>(
-      `SELECT state = 'closed' AND consecutive_failures = 0 AND (config IS NULL OR config->'failureRateThreshold' IS NULL OR config->'failureRateThreshold' = 'null'::jsonb) AS quiet
-         FROM circuits WHERE key = $1`,
-      [key],
+    // A success on a closed breaker only needs its time recorded (failures compare against it).
+    const { rows } = await client.query<{ state: string }>(
+      `UPDATE circuits SET last_success_at = GREATEST(coalesce(last_success_at, $2), $2) WHERE key = $1 RETURNING state`,
+      [key, new Date(now)],
     );
-    if (!rows[0] || rows[0].quiet) return;
+    if (!rows[0] || rows[0].state === 'closed') return;
   }
   const type = errorType === null ? 'success' : countsAgainstBreaker(errorType) ? 'failure' : 'neutral';
   await applyBreakerEvent(client, key, { type, probe: true }, now);

@@ -40,3 +40,7 @@ ALTER TABLE "circuits" ADD COLUMN "probe_epoch" INTEGER NOT NULL DEFAULT 0;
 
 -- AlterTable: the W3C traceparent of the flow's span; step attempt spans are its children.
 ALTER TABLE "flows" ADD COLUMN "traceparent" TEXT;
+
+-- AlterTable: last success and failure, so concurrent outcomes count "consecutive" failures by time.
+ALTER TABLE "circuits" ADD COLUMN "last_success_at" TIMESTAMPTZ(6),
+ADD COLUMN "last_failure_at" TIMESTAMPTZ(6);

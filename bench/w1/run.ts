@@ -1,0 +1,150 @@
+// bench/w1: 1,000 flows x 5 sequential http steps against a stub in its own
+// process, submitted concurrently to the service (its own process, default
+// settings). Baseline in the same run: the same 5,000 calls from an in-memory
+// async loop with the same retry policy and no database.
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { Agent, request } from 'undici';
+import { createBenchDatabase, type BenchDatabase } from '../lib/bench-database.js';
+import { SERVER_ENTRY, startProcess } from '../lib/service-process.js';
+
+const FLOWS = Number(process.env.W1_FLOWS ?? 1000);
+const STEPS = 5;
+const SUBMIT_CONCURRENCY = Number(process.env.W1_SUBMIT_CONCURRENCY ?? 64);
+const RETRY = { maxAttempts: 3, backoff: 'exponential', baseDelayMs: 100, multiplier: 2, jitter: 'none' };
+
+interface StubStats {
+  total: number;
+  keys: number;
+  duplicates: number;
+}
+
+async function stubStats(url: string): Promise<StubStats> {
+  return (await (await fetch(`${url}/stats`)).json()) as StubStats;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function commits(db: BenchDatabase): Promise<number> {
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  const { rows } = await c.query<{ n: string }>('SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()');
+  await c.end();
+  return Number(rows[0]!.n);
+}
+
+/** The no-durability baseline: each flow's 5 calls in sequence, retried in memory. */
+async function baseline(stubUrl: string, tag: string) {
+  const agent = new Agent({ connections: 128, keepAliveTimeout: 10_000 });
+  const started = performance.now();
+  const latencies: number[] = [];
+  const call = async (key: string) => {
+    for (let attempt = 1; ; attempt++) {
+      const res = await request(`${stubUrl}/op`, { method: 'POST', body: JSON.stringify({ key }), headers: { 'content-type': 'application/json' }, dispatcher: agent });
+      await res.body.dump();
+      if (res.statusCode === 200) return;
+      if (attempt >= RETRY.maxAttempts) throw new Error(`gave up on ${key}`);
+      await new Promise((r) => setTimeout(r, RETRY.baseDelayMs * RETRY.multiplier ** (attempt - 1)));
+    }
+  };
+  await Promise.all(
+    Array.from({ length: FLOWS }, async (_, f) => {
+      const t0 = performance.now();
+      for (let i = 0; i < STEPS; i++) await call(`${tag}:${f}:${i}`);
+      latencies.push(performance.now() - t0);
+    }),
+  );
+  const wall = (performance.now() - started) / 1000;
+  await agent.close();
+  return { wallS: wall, stepsPerS: (FLOWS * STEPS) / wall, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+function plan(stubUrl: string, tag: string, f: number) {
+  return {
+    name: 'w1',
+    steps: Array.from({ length: STEPS }, (_, i) => ({
+      id: `s${i}`,
+      kind: 'http',
+      request: { method: 'POST', url: `${stubUrl}/op`, body: { key: `${tag}:${f}:${i}` } },
+      retry: RETRY,
+    })),
+  };
+}
+
+async function rebound(stubUrl: string, database: BenchDatabase, tag: string, env: Record<string, string> = {}) {
+  const service = await startProcess([SERVER_ENTRY], { DATABASE_URL: database.url, HTTP_ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'warn', ...env });
+  try {
+    const commitsBefore = await commits(database);
+    const submitted = new Map<string, number>();
+    const finished = new Map<string, number>();
+    const started = performance.now();
+    let next = 0;
+    const submitter = async () => {
+      while (next < FLOWS) {
+        const f = next++;
+        const res = await fetch(`${service.url}/v1/flows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(plan(stubUrl, tag, f)) });
+        if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
+        submitted.set(((await res.json()) as { id: string }).id, performance.now());
+      }
+    };
+    await Promise.all(Array.from({ length: SUBMIT_CONCURRENCY }, submitter));
+    // Poll the database for terminal flows (cheap, and not through the service under test).
+    const c = new pg.Client({ connectionString: database.url });
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      while (finished.size < FLOWS) {
+        const waiting = [...submitted.keys()].filter((id) => !finished.has(id));
+        const { rows } = await c.query<{ id: string; status: string }>(`SELECT id, status FROM flows WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL`, [waiting]);
+        for (const r of rows) {
+          if (r.status !== 'completed') throw new Error(`flow ${r.id} ended ${r.status}`);
+          finished.set(r.id, performance.now());
+        }
+        if (performance.now() - started > 300_000) throw new Error(`only ${finished.size} of ${FLOWS} flows finished`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await c.end();
+    }
+    const wall = (Math.max(...finished.values()) - started) / 1000;
+    const latencies = [...submitted].map(([id, t]) => finished.get(id)! - t);
+    const commitsAfter = await commits(database);
+    return {
+      wallS: wall,
+      stepsPerS: (FLOWS * STEPS) / wall,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      commitsPerStep: (commitsAfter - commitsBefore) / (FLOWS * STEPS),
+      peakRssMiB: service.peakRss() / 1024 / 1024,
+    };
+  } finally {
+    await service.stop();
+  }
+}
+
+export async function runW1(runs = Number(process.env.W1_RUNS ?? 3)) {
+  const stub = await startProcess([fileURLToPath(new URL('./stub-server.mjs', import.meta.url))], {}, '/readyz');
+  const database = await createBenchDatabase('w1');
+  try {
+    const results = [];
+    for (let r = 0; r < runs; r++) {
+      const tag = `${Date.now()}-${r}`;
+      const base = await baseline(stub.url, `base-${tag}`);
+      const reb = await rebound(stub.url, database, `reb-${tag}`);
+      results.push({ baseline: base, rebound: reb, ratio: reb.stepsPerS / base.stepsPerS });
+    }
+    const median = [...results].sort((a, b) => a.rebound.stepsPerS - b.rebound.stepsPerS)[Math.floor(results.length / 2)]!;
+    const stats = await stubStats(stub.url);
+    return { runs: results, median, stubDuplicates: stats.duplicates, database: database.where };
+  } finally {
+    await database.close();
+    await stub.stop();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(JSON.stringify(await runW1(), null, 2));
+}
