@@ -1,6 +1,7 @@
 // W1's upstream, in its own process: POST /op with {key} answers 200 at once,
 // except the first call for a key whose hash mod 10 == 0 answers 503. Counts
 // calls and duplicate successes per key; GET /stats reports them.
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 
