@@ -5,8 +5,8 @@
 import { countsAgainstBreaker, type BreakerEvent, type BreakerState, type BreakerConfig } from '../domain/breaker.js';
 import type { CircuitState, ErrorType } from '../domain/statuses.js';
 import { CIRCUIT_CHANNEL } from '../store/channels.js';
-import { applyBreakerEvent } from '../store/circuit-store.js';
-import type { Database, Queryable } from '../store/database.js';
+import { applyBreakerEvent, applyBreakerEvents } from '../store/circuit-store.js';
+import type { Database } from '../store/database.js';
 import type { Notifier } from './notifier.js';
 
 /** `epoch`: the half-open round a probe belongs to. */
@@ -14,16 +14,58 @@ export type Admission = { admitted: true; key: string; probe: boolean; epoch?: n
 
 /** How long a cached closed breaker admits without asking the database, in ms. */
 const CACHE_TTL_MS = 1000;
-/** How often a process writes a plain success's time to the row, in ms. */
-const SUCCESS_WRITE_INTERVAL_MS = 1000;
+/** How long outcomes gather before they are written, in ms. */
+const FLUSH_DELAY_MS = 5;
 /** Least wait before asking an open breaker again, in ms. */
 const MIN_WAIT_MS = 100;
 
-export function createBreakerGate({ db, notifier, now = Date.now }: { db: Database; notifier?: Notifier | undefined; now?: () => number }) {
+export function createBreakerGate({
+  db,
+  notifier,
+  now = Date.now,
+  onError,
+}: {
+  db: Database;
+  notifier?: Notifier | undefined;
+  now?: () => number;
+  /** Reports a failed breaker write (the outcome is then lost; breakers are advisory). */
+  onError?: (error: unknown) => void;
+}) {
   const cache = new Map<string, { breaker: BreakerState; config: BreakerConfig; at: number }>();
-  /** This process's latest success per key, and when it last wrote one (at most once a second). */
+  /** This process's latest success per key. */
   const lastSuccess = new Map<string, number>();
-  const lastSuccessWritten = new Map<string, number>();
+  /** Keys with a failure noted by this process since their streak was last seen reset. */
+  const dirty = new Set<string>();
+  /** Outcomes not yet applied, per key, in the order they were seen. */
+  let pending = new Map<string, { event: BreakerEvent; at: number }[]>();
+  let flushTimer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+
+  function flushSoon(): void {
+    flushTimer ??= setTimeout(() => {
+      flushTimer = undefined;
+      void flushPending();
+    }, FLUSH_DELAY_MS);
+  }
+
+  async function applyKey(key: string, events: { event: BreakerEvent; at: number }[]): Promise<void> {
+    const { record, transitions } = await db.transaction((client) => applyBreakerEvents(client, key, events));
+    const state = record.breaker;
+    if (transitions.length > 0) db.facts.emit(transitions.map((to) => ({ kind: 'circuit' as const, key, to: to! })));
+    cache.set(key, { breaker: state, config: record.config, at: now() });
+    if (state.state === 'closed' && state.consecutiveFailures === 0 && !pending.has(key)) dirty.delete(key);
+  }
+
+  function flushPending(): Promise<void> {
+    flushing = flushing.then(async () => {
+      const batch = pending;
+      pending = new Map();
+      await Promise.all(
+        [...batch].map(([key, events]) => applyKey(key, events).catch((error: unknown) => onError?.(error))),
+      );
+    });
+    return flushing;
+  }
   const onNotify = (key: string) => (key ? cache.delete(key) : cache.clear());
   notifier?.on(CIRCUIT_CHANNEL, onNotify);
 
@@ -47,37 +89,36 @@ export function createBreakerGate({ db, notifier, now = Date.now }: { db: Databa
     },
 
     /**
-     * Records an attempt's outcome in the caller's transaction. The common
-     * case, a success on a closed breaker without rate counting, writes the
-     * success time at most once a second (failures compare against it);
-     * everything else goes through the state machine under the row lock.
-     * Returns the state the breaker moved to, if it moved.
+     * Notes an attempt's outcome. Outcomes are queued per key and applied in
+     * the order they were seen, in one short transaction per key every few
+     * milliseconds (never while a flow is locked). A success on a key with no
+     * failure known to this process and none in the cached row is skipped.
      */
-    async record(client: Queryable, admission: Extract<Admission, { admitted: true }>, errorType: ErrorType | null): Promise<CircuitState | undefined> {
+    record(admission: Extract<Admission, { admitted: true }>, errorType: ErrorType | null): void {
+      const key = admission.key;
       const type = errorType === null ? 'success' : countsAgainstBreaker(errorType) ? 'failure' : 'neutral';
-      const known = fresh(admission.key);
+      const known = fresh(key);
       const plain = !admission.probe && known !== undefined && known.breaker.state === 'closed' && known.config.failureRateThreshold === null;
-      if (plain && type === 'neutral') return undefined;
       const t = now();
-      if (type === 'success') lastSuccess.set(admission.key, t);
-      if (plain && type === 'success') {
-        // Other replicas learn of successes at most a second late; this one passes its own with each failure.
-        if (t - (lastSuccessWritten.get(admission.key) ?? 0) < SUCCESS_WRITE_INTERVAL_MS) return undefined;
-        lastSuccessWritten.set(admission.key, t);
-        await client.query(`UPDATE circuits SET last_success_at = GREATEST(coalesce(last_success_at, $2), $2) WHERE key = $1`, [admission.key, new Date(t)]);
-        return undefined;
-      }
+      if (type === 'success') lastSuccess.set(key, t);
+      if (plain && type === 'neutral') return;
+      if (plain && type === 'success' && !dirty.has(key) && known.breaker.consecutiveFailures === 0) return;
+      if (type === 'failure') dirty.add(key);
       const event: BreakerEvent =
-        type === 'failure'
-          ? { type, probe: admission.probe, epoch: admission.epoch, lastSuccessAt: lastSuccess.get(admission.key) }
-          : { type, probe: admission.probe, epoch: admission.epoch };
-      const r = await applyBreakerEvent(client, admission.key, event, now());
-      cache.set(admission.key, { breaker: r.state, config: r.record.config, at: now() });
-      return r.transition;
+        type === 'failure' ? { type, probe: admission.probe, epoch: admission.epoch, lastSuccessAt: lastSuccess.get(key) } : { type, probe: admission.probe, epoch: admission.epoch };
+      const queue = pending.get(key) ?? [];
+      queue.push({ event, at: t });
+      pending.set(key, queue);
+      flushSoon();
     },
 
-    close(): void {
+    /** Applies every queued outcome now (tests, shutdown). */
+    flush: () => flushPending(),
+
+    async close(): Promise<void> {
       notifier?.off(CIRCUIT_CHANNEL, onNotify);
+      if (flushTimer) clearTimeout(flushTimer);
+      await flushPending();
     },
   };
 }

@@ -3,7 +3,6 @@
 // reverse completion order; see store/transitions/compensation.ts.
 import { classify, type Failure } from '../domain/classifier.js';
 import { TASK_CHANNEL } from '../store/channels.js';
-import { runFlowTx } from '../store/flow-tx.js';
 import type { CompensationAction } from '../store/step-row.js';
 import { updateStepIfOwned, type AttemptInfo } from '../store/transitions/attempts.js';
 import { recordCompensationFailure, recordCompensationSuccess } from '../store/transitions/compensation.js';
@@ -18,14 +17,10 @@ function compensationInfo(ctx: WorkContext, number: number, startedAt: Date, id?
 /** Commits a compensation attempt's result. `owner` null: a worker's answer, conditioned on status. */
 export async function commitCompensation(ctx: WorkContext, step: ClaimedStep, result: ActionResult, info: AttemptInfo, owner: string | null = ctx.owner): Promise<void> {
   const error = result.ok ? undefined : classify(result.failure, ctx.patterns());
-  await runFlowTx(
-    ctx.db,
-    step.flowId,
-    async (tx) =>
-      result.ok
-        ? recordCompensationSuccess(tx, step, { attempt: info, owner })
-        : recordCompensationFailure(tx, step, error!, { attempt: info, owner }, { random: ctx.random }),
-    'executor',
+  await ctx.committer.run(step.flowId, async (tx) =>
+    result.ok
+      ? recordCompensationSuccess(tx, step, { attempt: info, owner })
+      : recordCompensationFailure(tx, step, error!, { attempt: info, owner }, { random: ctx.random }),
   );
 }
 
@@ -45,21 +40,16 @@ async function offerCompensationTask(ctx: WorkContext, step: ClaimedStep, action
   const rendered = await renderAction(ctx, step, action, number);
   if (!rendered.ok) return commitCompensation(ctx, step, rendered, compensationInfo(ctx, number, startedAt));
   const task = rendered.action.task;
-  await runFlowTx(
-    ctx.db,
-    step.flowId,
-    async (tx) => {
-      const ok = await updateStepIfOwned(
-        tx,
-        step,
-        ctx.owner,
-        `due_action = 'task_wait', run_at = NULL, lease_owner = NULL, lease_expires_at = NULL, task_type = $2, task_input = $3, task_id = NULL`,
-        [task.type, JSON.stringify(task.input ?? null)],
-      );
-      if (ok) tx.notify(TASK_CHANNEL, task.type);
-    },
-    'executor',
-  );
+  await ctx.committer.run(step.flowId, async (tx) => {
+    const ok = await updateStepIfOwned(
+      tx,
+      step,
+      ctx.owner,
+      `due_action = 'task_wait', run_at = NULL, lease_owner = NULL, lease_expires_at = NULL, task_type = $2, task_input = $3, task_id = NULL`,
+      [task.type, JSON.stringify(task.input ?? null)],
+    );
+    if (ok) tx.notify(TASK_CHANNEL, task.type);
+  });
 }
 
 export async function timeOutCompensationTask(ctx: WorkContext, step: ClaimedStep): Promise<void> {

@@ -11,6 +11,8 @@ import { WORK_CHANNEL } from '../store/channels.js';
 import type { Database } from '../store/database.js';
 import { CLAIM_DUE_STEPS } from '../store/sql/claim-due-steps.js';
 import { createBreakerGate } from './breaker-gate.js';
+import { enableFastClaim } from './fast-claim.js';
+import { createGroupCommitter } from './group-committer.js';
 import type { ClaimedStep } from './claimed-step.js';
 import { Doorbell } from './doorbell.js';
 import { failOverdueFlows } from './deadline-sweeper.js';
@@ -60,11 +62,39 @@ export function createExecutor(options: ExecutorOptions) {
     random: options.random ?? Math.random,
     patterns: options.patterns,
     agent,
-    breakers: createBreakerGate({ db: options.db, notifier: options.notifier, now: options.now }),
+    breakers: createBreakerGate({
+      db: options.db,
+      notifier: options.notifier,
+      now: options.now,
+      onError: (error) => logger.warn({ err: error }, 'circuit breaker update failed'),
+    }),
     policy: options.addressPolicy,
+    committer: createGroupCommitter({
+      db: options.db,
+      prepare: (tx) =>
+        enableFastClaim(tx, {
+          owner,
+          leaseMs: options.leaseMs,
+          reserve: (n) => {
+            const got = running ? Math.max(0, Math.min(n, free())) : 0;
+            reserved += got;
+            return got;
+          },
+          release: (n) => {
+            reserved -= n;
+          },
+          launch: (step) => {
+            reserved--;
+            launch(step);
+          },
+        }),
+    }),
   };
   const bell = new Doorbell();
   const inflight = new Map<string, Promise<void>>();
+  /** Slots promised to fast claims not yet started. */
+  let reserved = 0;
+  const free = () => options.concurrency - inflight.size - reserved;
   let running = false;
   let loopDone: Promise<void> = Promise.resolve();
   let renewTimer: NodeJS.Timeout | undefined;
@@ -100,7 +130,7 @@ export function createExecutor(options: ExecutorOptions) {
   async function loop(): Promise<void> {
     let failures = 0;
     while (running) {
-      const capacity = options.concurrency - inflight.size;
+      const capacity = free();
       try {
         if (capacity > 0) {
           const limit = Math.min(capacity, batchSize);
@@ -125,8 +155,11 @@ export function createExecutor(options: ExecutorOptions) {
     if (inflight.size === 0) return;
     await options.db
       .query(
+        // Only leases past a third of their length, and never a row some commit holds: renewal must not deadlock with it.
         `UPDATE steps SET lease_expires_at = now() + $3 * interval '1 millisecond', run_at = now() + $3 * interval '1 millisecond'
-          WHERE lease_owner = $1 AND id = ANY($2::uuid[])`,
+          WHERE id IN (SELECT id FROM steps
+                        WHERE lease_owner = $1 AND id = ANY($2::uuid[]) AND lease_expires_at < now() + $3 * interval '0.667 millisecond'
+                          FOR UPDATE SKIP LOCKED)`,
         [owner, [...inflight.keys()], options.leaseMs],
       )
       .catch((error: unknown) => logger.warn({ err: error }, 'lease renewal failed'));
@@ -156,10 +189,11 @@ export function createExecutor(options: ExecutorOptions) {
       await loopDone;
       const drainMs = options.drainMs ?? 10_000;
       let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([
-        Promise.all(inflight.values()).then(() => true),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), drainMs))),
-      ]);
+      const deadline = new Promise<false>((r) => (timer = setTimeout(() => r(false), drainMs)));
+      // Completions may still start work they fast-claimed before the stop: wait until none is left.
+      let drained = true;
+      while (inflight.size > 0 && drained) drained = await Promise.race([Promise.all(inflight.values()).then(() => true as const), deadline]);
+      await ctx.committer.drained();
       clearTimeout(timer);
       if (renewTimer) clearInterval(renewTimer);
       const left = [...inflight.keys()];
@@ -169,7 +203,7 @@ export function createExecutor(options: ExecutorOptions) {
       }
       // close() would wait for requests still in flight; after a timed-out drain they are abandoned.
       if (!options.agent) await (drained ? agent.close() : agent.destroy()).catch(() => undefined);
-      ctx.breakers.close();
+      await ctx.breakers.close();
     },
   };
 }

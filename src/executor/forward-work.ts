@@ -6,7 +6,7 @@ import { classify, type Failure } from '../domain/classifier.js';
 import { contextFromTraceparent, traceHeaders, tracer } from '../tracing.js';
 import { isTerminalFlowStatus } from '../domain/statuses.js';
 import { TASK_CHANNEL } from '../store/channels.js';
-import { loadStepOutputs, runFlowTx, type FlowTx } from '../store/flow-tx.js';
+import { loadStepOutputs, type FlowTx } from '../store/flow-tx.js';
 import { updateStepIfOwned, type AttemptInfo } from '../store/transitions/attempts.js';
 import { openEscalation, refreshWaiting } from '../store/transitions/escalation-writes.js';
 import { recordStepFailure, settleFailedStep } from '../store/transitions/step-failure.js';
@@ -37,7 +37,7 @@ export async function runDueWork(ctx: WorkContext, step: ClaimedStep): Promise<v
 }
 
 function inTx<T>(ctx: WorkContext, step: ClaimedStep, fn: (tx: FlowTx) => Promise<T>) {
-  return runFlowTx(ctx.db, step.flowId, fn, 'executor');
+  return ctx.committer.run(step.flowId, fn);
 }
 
 async function release(ctx: WorkContext, step: ClaimedStep): Promise<void> {
@@ -55,11 +55,10 @@ function attemptInfo(ctx: WorkContext, step: ClaimedStep, number: number, starte
 export async function commitAttempt(ctx: WorkContext, step: ClaimedStep, result: ActionResult, info: AttemptInfo, owner: string | null = ctx.owner): Promise<void> {
   const classification = result.ok ? undefined : classify(result.failure, ctx.patterns());
   const admission = result.admission;
+  // The breaker is shared by every flow: record on it in its own short transaction, so
+  // a hot circuit row is never held while this outcome's flow is locked.
+  if (admission?.admitted) ctx.breakers.record(admission, classification?.errorType ?? null);
   await inTx(ctx, step, async (tx) => {
-    if (admission?.admitted) {
-      const to = await ctx.breakers.record(tx.client, admission, classification?.errorType ?? null);
-      if (to) tx.fact({ kind: 'circuit', key: admission.key, to });
-    }
     if (result.ok) return recordStepSuccess(tx, step, result.output, { owner, attempt: info });
     return recordStepFailure(tx, step, owner, classification!, info, {
       now: new Date(ctx.now()),

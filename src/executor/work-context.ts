@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Database } from '../store/database.js';
 import type { AddressPolicy } from '../domain/address-policy.js';
 import type { BreakerGate } from './breaker-gate.js';
+import type { GroupCommitter } from './group-committer.js';
 
 export interface WorkContext {
   db: Database;
@@ -17,6 +18,8 @@ export interface WorkContext {
   patterns: () => PatternSet;
   agent: Dispatcher;
   breakers: BreakerGate;
+  /** Writes outcomes, many per transaction. */
+  committer: GroupCommitter;
   /** Addresses http actions may reach (the agent checks resolved names; IP literals are checked per request). */
   policy?: AddressPolicy | undefined;
 }

@@ -115,6 +115,25 @@ export async function applyBreakerEvent(client: Queryable, key: string, event: B
   return { ...result, record: { ...record, breaker: result.state } };
 }
 
+/** Applies events in order under one row lock with one write; returns the final state and every state entered. */
+export async function applyBreakerEvents(
+  client: Queryable,
+  key: string,
+  events: { event: BreakerEvent; at: number }[],
+): Promise<{ record: CircuitRecord; transitions: BreakerResult['transition'][] }> {
+  const record = await lockCircuit(client, key);
+  let state = record.breaker;
+  const transitions: BreakerResult['transition'][] = [];
+  for (const e of events) {
+    const r = breakerTransition(state, e.event, record.config, e.at);
+    if (r.transition) transitions.push(r.transition);
+    state = r.state;
+  }
+  if (!sameState(record.breaker, state)) await writeBreaker(client, key, state);
+  if (transitions.length > 0) await client.query('SELECT pg_notify($1, $2)', [CIRCUIT_CHANNEL, key]);
+  return { record: { ...record, breaker: state }, transitions };
+}
+
 /** Replaces a key's configuration (omitted fields take the defaults). */
 export async function configureCircuit(client: Queryable, key: string, config: Partial<BreakerConfig>): Promise<CircuitRecord> {
   const record = await lockCircuit(client, key);

@@ -16,7 +16,9 @@ export interface NewFlow {
   traceparent: string | null;
 }
 
-export type CreateResult = { created: true; flowId: string } | { created: false; flowId: string; sameRequest: boolean };
+export type CreateResult =
+  | { created: true; flowId: string; createdAt: Date; steps: { id: string; stepId: string; status: string }[] }
+  | { created: false; flowId: string; sameRequest: boolean };
 
 function stepRecords(plan: NormalizedPlan) {
   return plan.steps.map((s) => ({
@@ -33,57 +35,67 @@ function stepRecords(plan: NormalizedPlan) {
   }));
 }
 
+/**
+ * The flow, its steps, its first event and the executors' wake-up in ONE
+ * statement (atomic without BEGIN/COMMIT, one round trip). With an
+ * Idempotency-Key already taken nothing is written and the existing flow's
+ * id and request hash come back instead.
+ */
+const CREATE_FLOW = `
+WITH f AS (
+  INSERT INTO flows (id, name, mode, status, input, labels, plan, notify, deadline_at, idempotency_key, request_hash,
+                     created_by, trace_id, traceparent, event_seq, steps_remaining, started_at)
+  VALUES ($1, $2, $3, 'running', $4, $5, $6, $7,
+          CASE WHEN $8::int IS NULL THEN NULL ELSE now() + $8::int * interval '1 millisecond' END,
+          $9, $10, $11, $12, $14, 1, $13, now())
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING id, created_at
+), s AS (
+  INSERT INTO steps (id, flow_id, step_id, position, kind, status, critical, depends_on, pending_deps, config, definition, run_at, due_action)
+  SELECT x.id, f.id, x.step_id, x.position, x.kind, x.status, x.critical,
+         ARRAY(SELECT jsonb_array_elements_text(x.depends_on)), x.pending_deps, x.config, x.definition,
+         CASE WHEN x.status = 'scheduled' THEN now() END, CASE WHEN x.status = 'scheduled' THEN 'attempt' END
+    FROM f, jsonb_to_recordset($15::jsonb) AS x(id uuid, step_id text, position int, kind text, status text, critical boolean,
+                                                 depends_on jsonb, pending_deps int, config jsonb, definition jsonb)
+  RETURNING 1
+), e AS (
+  INSERT INTO flow_events (flow_id, seq, type, data) SELECT f.id, 1, 'flow.started', $16::jsonb FROM f RETURNING 1
+), n AS (
+  SELECT pg_notify('${WORK_CHANNEL}', '') FROM f
+)
+SELECT f.id, f.created_at AS "createdAt", true AS created, NULL AS "requestHash", (SELECT count(*) FROM s) + (SELECT count(*) FROM e) + (SELECT count(*) FROM n) AS written
+  FROM f
+UNION ALL
+SELECT id, created_at, false, request_hash, 0 FROM flows WHERE idempotency_key = $9 AND NOT EXISTS (SELECT 1 FROM f)`;
+
 export async function createFlow(db: Database, f: NewFlow): Promise<CreateResult> {
-  return db.transaction(async (client) => {
-    const id = uuidv7();
-    const deadline = f.plan.deadlineMs;
-    const inserted = await client.query(
-      `INSERT INTO flows (id, name, mode, status, input, labels, plan, notify, deadline_at, idempotency_key, request_hash,
-                          created_by, trace_id, traceparent, event_seq, steps_remaining, started_at)
-       VALUES ($1, $2, $3, 'running', $4, $5, $6, $7,
-               CASE WHEN $8::int IS NULL THEN NULL ELSE now() + $8::int * interval '1 millisecond' END,
-               $9, $10, $11, $12, $14, 1, $13, now())
-       ON CONFLICT (idempotency_key) DO NOTHING`,
-      [
-        id,
-        f.plan.name,
-        f.plan.mode,
-        JSON.stringify(f.plan.input),
-        JSON.stringify(f.plan.labels),
-        JSON.stringify(f.plan),
-        f.plan.notify ? JSON.stringify(f.plan.notify) : null,
-        deadline,
-        f.idempotencyKey ?? null,
-        f.requestHash,
-        f.createdBy,
-        f.traceId,
-        f.plan.steps.length,
-        f.traceparent,
-      ],
-    );
-    if (inserted.rowCount === 0) {
-      const { rows } = await client.query<{ id: string; requestHash: string }>(
-        `SELECT id, request_hash AS "requestHash" FROM flows WHERE idempotency_key = $1`,
-        [f.idempotencyKey],
-      );
-      return { created: false, flowId: rows[0]!.id, sameRequest: rows[0]!.requestHash === f.requestHash };
-    }
-    await client.query(
-      `INSERT INTO steps (id, flow_id, step_id, position, kind, status, critical, depends_on, pending_deps, config, definition, run_at, due_action)
-       SELECT x.id, $1, x.step_id, x.position, x.kind, x.status, x.critical,
-              ARRAY(SELECT jsonb_array_elements_text(x.depends_on)), x.pending_deps, x.config, x.definition,
-              CASE WHEN x.status = 'scheduled' THEN now() END, CASE WHEN x.status = 'scheduled' THEN 'attempt' END
-         FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, step_id text, position int, kind text, status text, critical boolean,
-                                                 depends_on jsonb, pending_deps int, config jsonb, definition jsonb)`,
-      [id, JSON.stringify(stepRecords(f.plan))],
-    );
-    await client.query(
-      `INSERT INTO flow_events (flow_id, seq, type, data) VALUES ($1, 1, 'flow.started', $2)`,
-      [id, JSON.stringify({ mode: f.plan.mode, steps: f.plan.steps.length, createdBy: f.createdBy })],
-    );
-    await client.query(`SELECT pg_notify($1, '')`, [WORK_CHANNEL]);
-    return { created: true, flowId: id };
-  });
+  const id = uuidv7();
+  const steps = stepRecords(f.plan);
+  for (;;) {
+    const { rows } = await db.query<{ id: string; createdAt: Date; created: boolean; requestHash: string | null }>(CREATE_FLOW, [
+      id,
+      f.plan.name,
+      f.plan.mode,
+      JSON.stringify(f.plan.input),
+      JSON.stringify(f.plan.labels),
+      JSON.stringify(f.plan),
+      f.plan.notify ? JSON.stringify(f.plan.notify) : null,
+      f.plan.deadlineMs,
+      f.idempotencyKey ?? null,
+      f.requestHash,
+      f.createdBy,
+      f.traceId,
+      f.plan.steps.length,
+      f.traceparent,
+      JSON.stringify(steps),
+      JSON.stringify({ mode: f.plan.mode, steps: f.plan.steps.length, createdBy: f.createdBy }),
+    ]);
+    const row = rows[0];
+    // A concurrent submission with the same key may not be visible yet: ask again.
+    if (!row) continue;
+    if (!row.created) return { created: false, flowId: row.id, sameRequest: row.requestHash === f.requestHash };
+    return { created: true, flowId: row.id, createdAt: row.createdAt, steps: steps.map((st) => ({ id: st.id, stepId: st.step_id, status: st.status })) };
+  }
 }
 
 export interface AttemptRow {

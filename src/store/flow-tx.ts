@@ -26,6 +26,7 @@ export interface FlowRow {
   stepsRemaining: number;
   stepsFailed: number;
   traceId: string | null;
+  traceparent: string | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -33,7 +34,7 @@ export interface FlowRow {
 
 export const FLOW_COLUMNS = `id, name, mode, status, input, labels, plan, quality, error, notify,
   deadline_at AS "deadlineAt", event_seq AS "eventSeq", steps_remaining AS "stepsRemaining",
-  steps_failed AS "stepsFailed", trace_id AS "traceId", created_at AS "createdAt",
+  steps_failed AS "stepsFailed", trace_id AS "traceId", traceparent, created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt"`;
 
 export interface PendingEvent {
@@ -55,15 +56,42 @@ const PATCH_COLUMNS: Record<keyof FlowPatch, string> = {
   input: 'input',
 };
 
+/** An attempt row, written with the flow's other changes. */
+export interface AttemptRecord {
+  id: string;
+  step_row_id: string;
+  flow_id: string;
+  step_id: string;
+  phase: string;
+  alternative_id: string | null;
+  number: number;
+  outcome: string;
+  error: unknown;
+  executed_by: string;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  strategy: string | null;
+}
+
 export class FlowTx {
-  private readonly events: (PendingEvent & { seq: number })[] = [];
+  readonly events: (PendingEvent & { seq: number })[] = [];
+  /** Attempts recorded in this transaction. */
+  readonly attempts: AttemptRecord[] = [];
   private patch: FlowPatch = {};
   /** Called after commit, e.g. to wake the local executor. */
   readonly afterCommit: (() => void)[] = [];
-  private readonly notifications = new Map<string, string>();
+  /** Called when the transaction rolls back (to return reserved executor capacity). */
+  readonly afterRollback: (() => void)[] = [];
+  /**
+   * Set by the executor: takes steps this transaction made due and claims
+   * them for this process at once (no separate claim transaction).
+   */
+  claimReady?: (stepIds: string[]) => Promise<void>;
+  readonly notifications = new Map<string, string>();
   /** What this transaction did, reported to the metrics after commit. */
   readonly facts: TransitionFact[] = [];
-  private readonly webhooks: { id: string; type: string; target: 'notify' | 'escalation_hook'; url: string | null; payload: Record<string, unknown> }[] = [];
+  readonly webhooks: { id: string; type: string; target: 'notify' | 'escalation_hook'; url: string | null; payload: Record<string, unknown> }[] = [];
   private readonly initialStatus: FlowStatus;
 
   constructor(
@@ -122,8 +150,19 @@ export class FlowTx {
     this.patch = { ...this.patch, ...patch };
   }
 
-  async finish(): Promise<void> {
+  /** True when the flow row needs writing (events or changed fields). */
+  get changed(): boolean {
+    return this.events.length > 0 || Object.keys(this.patch).length > 0;
+  }
+
+  /** Queues the flow-terminal NOTIFY when this transaction ended the flow. */
+  noteTermination(): void {
     if (this.flow.status !== this.initialStatus && isTerminalFlowStatus(this.flow.status)) this.notify(FLOW_CHANNEL, this.flow.id);
+  }
+
+  async finish(): Promise<void> {
+    this.noteTermination();
+    if (this.attempts.length > 0) await writeAttempts(this.client, this.attempts);
     await this.writeFlow();
     if (this.webhooks.length > 0) {
       await this.client.query(
@@ -166,6 +205,18 @@ export class FlowTx {
       values,
     );
   }
+}
+
+/** Inserts attempt rows in one statement. */
+export async function writeAttempts(client: Pick<pg.PoolClient, 'query'>, attempts: AttemptRecord[]): Promise<void> {
+  await client.query(
+    `INSERT INTO attempts (id, step_row_id, flow_id, step_id, phase, alternative_id, number, outcome, error, executed_by, started_at, finished_at, duration_ms, strategy)
+     SELECT a.id, a.step_row_id, a.flow_id, a.step_id, a.phase, a.alternative_id, a.number, a.outcome, a.error, a.executed_by,
+            a.started_at, a.finished_at, a.duration_ms, a.strategy
+       FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, step_row_id uuid, flow_id uuid, step_id text, phase text, alternative_id text, number int,
+            outcome text, error jsonb, executed_by text, started_at timestamptz, finished_at timestamptz, duration_ms int, strategy text)`,
+    [JSON.stringify(attempts)],
+  );
 }
 
 /** Locks the flow row and returns a FlowTx, or undefined when the flow does not exist. */

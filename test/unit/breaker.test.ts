@@ -43,9 +43,9 @@ describe('closed', () => {
   ] as const)('admits every acquire as a non-probe (%s) and changes nothing', (_, s) => {
     for (const at of [0, T0, T0 + 10 ** 9]) expect(breakerTransition(s, ACQUIRE, c, at)).toEqual({ state: s, admitted: true, probe: false });
   });
-  it('a success resets consecutiveFailures and counts the call in the window', () => {
+  it('a success resets consecutiveFailures, counts the call in the window and stamps lastSuccessAt', () => {
     const { state, results } = run(c, [[ev('failure'), T0], [ev('failure'), T0 + 1], [ev('success'), T0 + 2]]);
-    expect(state).toEqual({ ...CLOSED, windowCalls: 3, windowFailures: 2, windowStartedAt: T0 });
+    expect(state).toEqual({ ...CLOSED, windowCalls: 3, windowFailures: 2, windowStartedAt: T0, lastSuccessAt: T0 + 2, lastFailureAt: T0 + 1 });
     expect(results.map((r) => r.transition)).toEqual([undefined, undefined, undefined]);
   });
   it.each([1, 2, 3, 5, 7])('failureThreshold %i: opens exactly at the threshold-th consecutive failure', (n) => {
@@ -64,6 +64,24 @@ describe('closed', () => {
     expect(breakerTransition(s, ev('neutral', probe), c, T0 + 1)).toEqual({ state: s });
     expect(run(c, [[ev('neutral', probe), T0], [ev('failure'), T0]], s).state).toEqual(openShape(T0, c));
   });
+});
+
+describe('closed: consecutive is decided by time (lastSuccessAt / lastFailureAt)', () => {
+  const k = cfg(); // failureThreshold 5: no opening in the way
+  const fail = (lastSuccessAt?: number): BreakerEvent => ({ type: 'failure', probe: false, lastSuccessAt });
+  const oneF: BreakerState = { ...CLOSED, consecutiveFailures: 1, windowCalls: 1, windowFailures: 1, windowStartedAt: 1000, lastFailureAt: 1000 };
+  it('two failures with no success between open a threshold-2 breaker; opened() spreads CLOSED, so both stamps reset to null', () => {
+    expect(run(cfg({ failureThreshold: 2 }), [[fail(), 1000], [fail(500), 3000]]).results).toEqual([{ state: oneF }, { state: { ...CLOSED, state: 'open', openedAt: 3000, nextProbeAt: 3000 + k.openMs, lastSuccessAt: null, lastFailureAt: null }, transition: 'open' }]);
+  });
+  it.each([[2000, 1], [undefined, 2], [500, 2], [1000, 2]])('F at 1000, then F at 3000 carrying lastSuccessAt %s -> consecutiveFailures %i (only a success newer than 1000, written or not, restarts the streak)', (at, n) => {
+    expect(run(k, [[fail(), 1000], [fail(at), 3000]]).state).toEqual({ ...oneF, consecutiveFailures: n, windowCalls: 2, windowFailures: 2, lastSuccessAt: at ?? null, lastFailureAt: 3000 });
+  });
+  it.each([[undefined, 2], [1500, 2], [3500, 1]])('the known success is the newer of the row\'s (2000) and the event\'s (%s) -> consecutiveFailures %i', (at, n) => {
+    const { results } = run(k, [[ev('success'), 2000], [fail(), 3000], [fail(at), 4000]], oneF);
+    expect(results.map(({ state: x }) => [x.consecutiveFailures, x.lastSuccessAt, x.lastFailureAt])).toEqual([[0, 2000, 1000], [1, 2000, 3000], [n, Math.max(2000, at ?? 0), 4000]]);
+  });
+  it.each([[undefined, 2], [500, 1]])('lastFailureAt null, consecutiveFailures 1: a failure carrying lastSuccessAt %s -> %i', (at, n) =>
+    expect(breakerTransition({ ...CLOSED, consecutiveFailures: 1 }, fail(at), k, 1000).state).toMatchObject({ consecutiveFailures: n, lastFailureAt: 1000 }));
 });
 
 describe('failure-rate mode', () => {
@@ -89,13 +107,13 @@ describe('failure-rate mode', () => {
     expect(three).toMatchObject({ windowCalls: 3, windowFailures: 3, windowStartedAt: T0 });
     expect(breakerTransition(three, ev('failure'), c, T0 + 9_999).state.state).toBe('open');
     const rolled = breakerTransition(three, ev('failure'), c, T0 + 10_000);
-    expect(rolled).toEqual({ state: { ...three, consecutiveFailures: 4, windowCalls: 1, windowFailures: 1, windowStartedAt: T0 + 10_000 } });
+    expect(rolled).toEqual({ state: { ...three, consecutiveFailures: 4, windowCalls: 1, windowFailures: 1, windowStartedAt: T0 + 10_000, lastFailureAt: T0 + 10_000 } });
     expect(breakerTransition(three, ev('success'), c, T0 + 50_000).state).toMatchObject({ windowCalls: 1, windowFailures: 0, windowStartedAt: T0 + 50_000 });
   });
   it('only the rate opens it: failureThreshold consecutive failures do not, before minimumCalls', () => {
     const k = cfg({ failureThreshold: 3, failureRateThreshold: 0.9, minimumCalls: 100 });
     const before = run(k, times(99, [ev('failure'), T0] as [BreakerEvent, number])).state;
-    expect(before).toEqual({ ...CLOSED, consecutiveFailures: 99, windowCalls: 99, windowFailures: 99, windowStartedAt: T0 });
+    expect(before).toEqual({ ...CLOSED, consecutiveFailures: 99, windowCalls: 99, windowFailures: 99, windowStartedAt: T0, lastFailureAt: T0 });
     expect(breakerTransition(before, ev('failure'), k, T0 + 1)).toEqual({ state: openShape(T0 + 1, k), transition: 'open' });
   });
 });
@@ -190,7 +208,7 @@ describe('half_open', () => {
 describe('force_open / force_close', () => {
   const c = cfg({ failureThreshold: 2, openMs: 1000, halfOpenMaxCalls: 2 });
   const states: [string, BreakerState][] = [
-    ['closed', { ...CLOSED, consecutiveFailures: 1, windowCalls: 1, windowFailures: 1, windowStartedAt: T0, probeEpoch: 2 }],
+    ['closed', { ...CLOSED, consecutiveFailures: 1, windowCalls: 1, windowFailures: 1, windowStartedAt: T0, probeEpoch: 2, lastSuccessAt: T0 - 1, lastFailureAt: T0 }],
     ['open', opened(c)],
     ['half_open', halfOpen(c)],
   ];
@@ -297,6 +315,7 @@ function simulate(c: BreakerConfig, cmds: Cmd[], late: boolean, seen = { concurr
     check(CIRCUIT_STATES.includes(s.state) && counters.every((n) => Number.isInteger(n) && n >= 0) && s.windowFailures <= s.windowCalls, 'state/counters', s);
     check(s.probeEpoch === round, 'probeEpoch counts the half-open rounds', s);
     if (s.state === 'closed') check(s.halfOpenCalls === 0 && s.halfOpenSuccesses === 0 && s.openedAt === null && s.nextProbeAt === null && !s.forced, 'closed shape', s);
+    check((s.state === 'closed' || (s.lastSuccessAt === null && s.lastFailureAt === null)) && (s.consecutiveFailures === 0 || s.lastFailureAt !== null), 'success/failure stamps', s);
     if (s.state === 'half_open') {
       check(inFlight() <= c.halfOpenMaxCalls, `${inFlight()} probes in flight > halfOpenMaxCalls`, s);
       if (inFlight() >= 2) seen.concurrent++;

@@ -14,7 +14,7 @@ import { CommandRefused, cancelFlow, restartFlow } from '../../store/transitions
 import { ConflictError, NotFoundError, PlanError, BadRequestError } from '../problems.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { redactSecrets } from '../redaction.js';
-import { flowDetailsView, flowSummaryView } from './flow-view.js';
+import { flowDetailsView, flowSummaryView, newFlowView } from './flow-view.js';
 import type { FlowWaiters } from './flow-waiters.js';
 
 /** JSON with object keys sorted, so equal bodies hash equally. */
@@ -58,13 +58,15 @@ export function createFlowService({ db, waiters, addressPolicy }: { db: Database
       const span = tracer().startSpan(`flow ${plan.name}`, { attributes: { 'rebound.flow.name': plan.name, 'rebound.flow.mode': plan.mode } }, options.parent);
       const traceparent = traceparentOf(span);
       let result: Awaited<ReturnType<typeof createFlow>>;
+      const normalized = normalizePlan(plan);
+      const traceId = traceparent ? span.spanContext().traceId : null;
       try {
         result = await createFlow(db, {
-          plan: normalizePlan(plan),
+          plan: normalized,
           idempotencyKey: options.idempotencyKey,
           requestHash,
           createdBy: options.createdBy,
-          traceId: traceparent ? span.spanContext().traceId : null,
+          traceId,
           traceparent,
         });
         span.setAttribute('rebound.flow.id', result.flowId);
@@ -75,7 +77,9 @@ export function createFlowService({ db, waiters, addressPolicy }: { db: Database
         throw new ConflictError(`Idempotency-Key ${options.idempotencyKey} was used for a different request (flow ${result.flowId})`);
       }
       const terminal = options.waitMs ? await waiters.wait(result.flowId, options.waitMs) : false;
-      return { flow: await view(result.flowId), created: result.created, terminal };
+      // A flow just created is answered from what was written; anything else is read back.
+      const flow = result.created && !options.waitMs ? newFlowView(normalized, result, { createdBy: options.createdBy, traceId }) : await view(result.flowId);
+      return { flow, created: result.created, terminal };
     },
 
     get: view,

@@ -3,6 +3,7 @@
 import type { AttemptRow, FlowDetails } from '../../store/flow-repository.js';
 import { redactSecrets } from '../redaction.js';
 import type { FlowRow } from '../../store/flow-tx.js';
+import type { NormalizedPlan } from '../../domain/plan.js';
 import type { StepRow } from '../../store/step-row.js';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -54,6 +55,50 @@ function stepView(step: StepRow, attempts: AttemptRow[]) {
       durationMs: a.durationMs,
     })),
   };
+}
+
+/** The view of a flow just created, built from what was written (no read back). */
+export function newFlowView(
+  plan: NormalizedPlan,
+  created: { flowId: string; createdAt: Date; steps: { stepId: string; status: string }[] },
+  meta: { createdBy: string | null; traceId: string | null },
+) {
+  const createdAt = created.createdAt.toISOString();
+  const status = new Map(created.steps.map((s) => [s.stepId, s.status]));
+  return redactSecrets({
+    id: created.flowId,
+    name: plan.name,
+    mode: plan.mode,
+    status: 'running' as const,
+    input: plan.input,
+    quality: 1,
+    labels: plan.labels,
+    error: null,
+    createdBy: meta.createdBy,
+    createdAt,
+    startedAt: createdAt,
+    finishedAt: null,
+    deadlineAt: plan.deadlineMs === null ? null : new Date(created.createdAt.getTime() + plan.deadlineMs).toISOString(),
+    traceId: meta.traceId,
+    output: {},
+    steps: plan.steps.map((s) => ({
+      id: s.id,
+      kind: s.primary.kind,
+      status: (status.get(s.id) ?? 'pending') as StepRow['status'],
+      critical: s.critical,
+      dependsOn: s.dependsOn,
+      attempts: 0,
+      strategy: null,
+      alternativeId: null,
+      quality: null,
+      output: null,
+      error: null,
+      startedAt: null,
+      finishedAt: null,
+      compensation: null,
+      history: [],
+    })),
+  });
 }
 
 export function flowDetailsView(details: FlowDetails) {

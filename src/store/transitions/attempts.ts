@@ -16,28 +16,25 @@ export interface AttemptInfo {
   executedBy: string;
 }
 
-export async function insertAttempt(tx: FlowTx, step: StepRow, info: AttemptInfo, outcome: 'succeeded' | 'failed', error: unknown): Promise<void> {
-  await tx.client.query(
-    `INSERT INTO attempts (id, step_row_id, flow_id, step_id, phase, alternative_id, number, outcome, error, executed_by, started_at, finished_at, duration_ms, strategy)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-    [
-      info.id ?? uuidv7(),
-      step.id,
-      step.flowId,
-      step.stepId,
-      info.phase,
-      info.alternativeId,
-      info.number,
-      outcome,
-      error === undefined || error === null ? null : JSON.stringify(error),
-      info.executedBy,
-      info.startedAt,
-      info.finishedAt,
-      Math.max(0, Math.round(info.finishedAt.getTime() - info.startedAt.getTime())),
-      // The rung that caused this attempt (set when it was scheduled).
-      info.phase === 'forward' ? step.strategy : null,
-    ],
-  );
+/** Records an attempt; it is written with the flow's other changes when the transaction finishes. */
+export function insertAttempt(tx: FlowTx, step: StepRow, info: AttemptInfo, outcome: 'succeeded' | 'failed', error: unknown): void {
+  tx.attempts.push({
+    id: info.id ?? uuidv7(),
+    step_row_id: step.id,
+    flow_id: step.flowId,
+    step_id: step.stepId,
+    phase: info.phase,
+    alternative_id: info.alternativeId,
+    number: info.number,
+    outcome,
+    error: error === undefined ? null : error,
+    executed_by: info.executedBy,
+    started_at: info.startedAt.toISOString(),
+    finished_at: info.finishedAt.toISOString(),
+    duration_ms: Math.max(0, Math.round(info.finishedAt.getTime() - info.startedAt.getTime())),
+    // The rung that caused this attempt (set when it was scheduled).
+    strategy: info.phase === 'forward' ? step.strategy : null,
+  });
   const kind = info.phase === 'forward' ? step.definition.kind : (step.config.compensate?.kind ?? step.definition.kind);
   tx.fact({ kind: 'attempt', stepKind: kind, outcome, durationMs: info.finishedAt.getTime() - info.startedAt.getTime() });
 }

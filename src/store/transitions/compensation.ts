@@ -48,7 +48,7 @@ export async function recordCompensationSuccess(tx: FlowTx, step: StepRow, o: Co
     ['succeeded'],
   );
   if (!ok) return false;
-  await insertAttempt(tx, step, o.attempt, 'succeeded', null);
+  insertAttempt(tx, step, o.attempt, 'succeeded', null);
   if (o.attempt.number === 1) tx.event('compensation.started', step.stepId, {}, o.attempt.startedAt);
   tx.event('compensation.succeeded', step.stepId, { attempt: o.attempt.number });
   await scheduleNextCompensation(tx);
@@ -85,7 +85,7 @@ export async function recordCompensationFailure(
       ['succeeded'],
     );
     if (!ok) return false;
-    await insertAttempt(tx, step, o.attempt, 'failed', record);
+    insertAttempt(tx, step, o.attempt, 'failed', record);
     if (n === 1) tx.event('compensation.started', step.stepId, {}, o.attempt.startedAt);
     tx.event('attempt.failed', step.stepId, { phase: 'compensate', attempt: n, error: record }, o.attempt.finishedAt);
     tx.event('recovery.decided', step.stepId, { phase: 'compensate', strategy: 'retry', delayMs: wait, reason: `compensation attempt ${n + 1} of ${policy.maxAttempts}` });
@@ -101,7 +101,7 @@ export async function recordCompensationFailure(
     ['succeeded'],
   );
   if (!ok) return false;
-  await insertAttempt(tx, step, o.attempt, 'failed', record);
+  insertAttempt(tx, step, o.attempt, 'failed', record);
   if (n === 1) tx.event('compensation.started', step.stepId, {}, o.attempt.startedAt);
   tx.event('compensation.failed', step.stepId, { attempt: n, error: record });
   await openEscalation(tx, {

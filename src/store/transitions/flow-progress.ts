@@ -21,7 +21,10 @@ export async function releaseDependents(tx: FlowTx, stepId: string): Promise<str
     [tx.flow.id, stepId],
   );
   const ready = rows.filter((r) => r.status === 'scheduled').map((r) => r.stepId);
-  if (ready.length > 0) tx.workDue();
+  if (ready.length > 0) {
+    if (tx.claimReady) await tx.claimReady(ready);
+    else tx.workDue();
+  }
   return ready;
 }
 

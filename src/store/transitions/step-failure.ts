@@ -77,7 +77,7 @@ export async function recordStepFailure(
   if (rejected) {
     tx.event('circuit.rejected', step.stepId, { key: rejected.key, nextProbeAt: new Date(rejected.nextProbeAt).toISOString(), alternativeId: step.alternativeId });
   } else {
-    await insertAttempt(tx, step, attempt, 'failed', base.error);
+    insertAttempt(tx, step, attempt, 'failed', base.error);
     noteFirstStart(tx, step, attempt);
     tx.event('attempt.failed', step.stepId, { attempt: attempt.number, alternativeId: attempt.alternativeId, error: base.error }, attempt.finishedAt);
   }

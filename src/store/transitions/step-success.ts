@@ -50,7 +50,7 @@ export async function recordStepSuccess(tx: FlowTx, step: StepRow, output: unkno
   if (!ok) return undefined;
   await closeEpisode(tx, step, status);
   if (attempt) {
-    await insertAttempt(tx, step, attempt, 'succeeded', null);
+    insertAttempt(tx, step, attempt, 'succeeded', null);
     noteFirstStart(tx, step, attempt);
   }
   tx.event(status === 'succeeded' ? 'step.succeeded' : 'step.skipped', step.stepId, {

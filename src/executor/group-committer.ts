@@ -1,0 +1,115 @@
+// Group commit for the executor: outcomes that finish at about the same time
+// are written in one transaction (one WAL flush for many steps). Each outcome
+// still locks its own flow and gets its own FlowTx; a batch that fails is
+// retried one outcome per transaction, so one bad outcome never blocks others.
+import type pg from 'pg';
+import type { Database } from '../store/database.js';
+import type { FlowTx } from '../store/flow-tx.js';
+import { finishAll, openFlowTxs } from '../store/flow-tx-batch.js';
+
+interface Pending<T> {
+  flowId: string;
+  fn: (tx: FlowTx) => Promise<T>;
+  resolve: (value: T | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface GroupCommitterOptions {
+  db: Database;
+  /** Outcomes per transaction at most. Defaults to 64. */
+  maxBatch?: number;
+  /** Transactions in flight at once (database connections). Defaults to 6. */
+  maxParallel?: number;
+  /** Called for each FlowTx before its outcome runs (the executor's fast claim). */
+  prepare?: (tx: FlowTx) => void;
+}
+
+export function createGroupCommitter(options: GroupCommitterOptions) {
+  const maxBatch = options.maxBatch ?? 64;
+  const maxParallel = options.maxParallel ?? 6;
+  const queue: Pending<unknown>[] = [];
+  let running = 0;
+  let scheduled = false;
+  let idle: (() => void) | undefined;
+
+  const debug = process.env.REBOUND_DEBUG_COMMITS ? { batches: 0, items: 0, ms: 0 } : undefined;
+  if (debug) setInterval(() => process.stderr.write(`commits ${JSON.stringify(debug)} queue ${queue.length} pool waiting ${options.db.pool.waitingCount} total ${options.db.pool.totalCount} idle ${options.db.pool.idleCount}\n`), 1000).unref();
+
+  async function commitBatch(batch: Pending<unknown>[]): Promise<void> {
+    const t0 = performance.now();
+    if (debug) {
+      debug.batches++;
+      debug.items += batch.length;
+    }
+    // One lock order for every batch: fewer deadlocks between parallel batches.
+    batch.sort((a, b) => (a.flowId < b.flowId ? -1 : a.flowId > b.flowId ? 1 : 0));
+    let txs = new Map<string, FlowTx>();
+    const rollback = () => {
+      for (const tx of txs.values()) for (const hook of tx.afterRollback) hook();
+    };
+    try {
+      const results = await options.db.transaction(async (client: pg.PoolClient) => {
+        // A transient failure retries the whole batch: undo what the previous try reserved.
+        rollback();
+        txs = await openFlowTxs(client, batch.map((item) => item.flowId));
+        for (const tx of txs.values()) options.prepare?.(tx);
+        const out: unknown[] = [];
+        // Outcomes of one flow share its FlowTx (one lock, consecutive event seqs).
+        for (const item of batch) {
+          const tx = txs.get(item.flowId);
+          out.push(tx ? await item.fn(tx) : undefined);
+        }
+        await finishAll(client, [...txs.values()]);
+        return out;
+      });
+      for (const tx of txs.values()) {
+        options.db.facts.emit(tx.facts);
+        for (const hook of tx.afterCommit) hook();
+      }
+      for (const [i, item] of batch.entries()) item.resolve(results[i]);
+      if (debug) debug.ms += performance.now() - t0;
+    } catch (error) {
+      rollback();
+      if (batch.length === 1) {
+        batch[0]!.reject(error);
+        return;
+      }
+      // Find the culprit: every outcome alone.
+      for (const item of batch) await commitBatch([item]);
+    }
+  }
+
+  function pump(): void {
+    scheduled = false;
+    while (running < maxParallel && queue.length > 0) {
+      const batch = queue.splice(0, maxBatch);
+      running++;
+      void commitBatch(batch).finally(() => {
+        running--;
+        if (queue.length > 0) pump();
+        else if (running === 0) idle?.();
+      });
+    }
+  }
+
+  return {
+    /** Runs `fn` under the flow's lock in the next group transaction; undefined when the flow is gone. */
+    run<T>(flowId: string, fn: (tx: FlowTx) => Promise<T>): Promise<T | undefined> {
+      return new Promise<T | undefined>((resolve, reject) => {
+        queue.push({ flowId, fn, resolve, reject } as Pending<unknown>);
+        if (!scheduled) {
+          scheduled = true;
+          // Outcomes that finish in the same turn of the event loop share a transaction.
+          setImmediate(pump);
+        }
+      });
+    },
+    /** Resolves when nothing is queued or being written. */
+    drained(): Promise<void> {
+      if (queue.length === 0 && running === 0) return Promise.resolve();
+      return new Promise((r) => (idle = r));
+    },
+  };
+}
+
+export type GroupCommitter = ReturnType<typeof createGroupCommitter>;
