@@ -3,7 +3,7 @@
 // anything else asks the row, which also limits half-open probes across
 // replicas. State changes elsewhere arrive by NOTIFY and drop the cached view.
 import { countsAgainstBreaker, type BreakerEvent, type BreakerState, type BreakerConfig } from '../domain/breaker.js';
-import type { CircuitState, ErrorType } from '../domain/statuses.js';
+import type { ErrorType } from '../domain/statuses.js';
 import { CIRCUIT_CHANNEL } from '../store/channels.js';
 import { applyBreakerEvent, applyBreakerEvents } from '../store/circuit-store.js';
 import type { Database } from '../store/database.js';
