@@ -5,7 +5,8 @@
 import { countsAgainstBreaker, type BreakerEvent, type BreakerState, type BreakerConfig } from '../domain/breaker.js';
 import type { ErrorType } from '../domain/statuses.js';
 import { CIRCUIT_CHANNEL } from '../store/channels.js';
-import { applyBreakerEvent, applyBreakerEvents } from '../store/circuit-store.js';
+import { applyBreakerEvent, applyBreakerEvents, CIRCUIT_COLUMNS, toRecord } from '../store/circuit-store.js';
+import { prepared } from '../store/prepared.js';
 import type { Database } from '../store/database.js';
 import type { Notifier } from './notifier.js';
 
@@ -40,6 +41,9 @@ export function createBreakerGate({
   let pending = new Map<string, { event: BreakerEvent; at: number }[]>();
   let flushTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
+  /** Settles once the outcomes now pending are applied. */
+  let applied: Promise<void> | undefined;
+  let settleApplied: (() => void) | undefined;
 
   function flushSoon(): void {
     flushTimer ??= setTimeout(() => {
@@ -57,12 +61,16 @@ export function createBreakerGate({
   }
 
   function flushPending(): Promise<void> {
+    const settle = settleApplied;
+    applied = undefined;
+    settleApplied = undefined;
     flushing = flushing.then(async () => {
       const batch = pending;
       pending = new Map();
       await Promise.all(
         [...batch].map(([key, events]) => applyKey(key, events).catch((error: unknown) => onError?.(error))),
       );
+      settle?.();
     });
     return flushing;
   }
@@ -78,6 +86,16 @@ export function createBreakerGate({
     async acquire(key: string): Promise<Admission> {
       const known = fresh(key);
       if (known?.breaker.state === 'closed') return { admitted: true, key, probe: false };
+      // A closed (or never used) breaker admits without a lock: read it, and only take the
+      // row lock when it is open or half-open (probes are counted under the lock).
+      const { rows } = await db.query(prepared(`SELECT ${CIRCUIT_COLUMNS} FROM circuits WHERE key = $1`, [key]));
+      if (!rows[0] || rows[0].state === 'closed') {
+        if (rows[0]) {
+          const record = toRecord(rows[0] as never);
+          cache.set(key, { breaker: record.breaker, config: record.config, at: now() });
+        }
+        return { admitted: true, key, probe: false };
+      }
       const t = now();
       const r = await db.transaction((client) => applyBreakerEvent(client, key, { type: 'acquire' }, t));
       if (r.transition) db.facts.emit([{ kind: 'circuit', key, to: r.transition }]);
@@ -92,24 +110,28 @@ export function createBreakerGate({
      * Notes an attempt's outcome. Outcomes are queued per key and applied in
      * the order they were seen, in one short transaction per key every few
      * milliseconds (never while a flow is locked). A success on a key with no
-     * failure known to this process and none in the cached row is skipped.
+     * failure known to this process and none in the cached row is skipped
+     * (undefined); otherwise the answer settles once the outcome is applied, so
+     * a caller can make the breaker's state visible before the step's outcome.
      */
-    record(admission: Extract<Admission, { admitted: true }>, errorType: ErrorType | null): void {
+    record(admission: Extract<Admission, { admitted: true }>, errorType: ErrorType | null): Promise<void> | undefined {
       const key = admission.key;
       const type = errorType === null ? 'success' : countsAgainstBreaker(errorType) ? 'failure' : 'neutral';
       const known = fresh(key);
       const plain = !admission.probe && known !== undefined && known.breaker.state === 'closed' && known.config.failureRateThreshold === null;
       const t = now();
       if (type === 'success') lastSuccess.set(key, t);
-      if (plain && type === 'neutral') return;
-      if (plain && type === 'success' && !dirty.has(key) && known.breaker.consecutiveFailures === 0) return;
+      if (plain && type === 'neutral') return undefined;
+      if (plain && type === 'success' && !dirty.has(key) && known.breaker.consecutiveFailures === 0) return undefined;
       if (type === 'failure') dirty.add(key);
       const event: BreakerEvent =
         type === 'failure' ? { type, probe: admission.probe, epoch: admission.epoch, lastSuccessAt: lastSuccess.get(key) } : { type, probe: admission.probe, epoch: admission.epoch };
       const queue = pending.get(key) ?? [];
       queue.push({ event, at: t });
       pending.set(key, queue);
+      applied ??= new Promise<void>((resolve) => (settleApplied = resolve));
       flushSoon();
+      return applied;
     },
 
     /** Applies every queued outcome now (tests, shutdown). */

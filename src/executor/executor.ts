@@ -9,6 +9,7 @@ import type { PatternSet } from '../domain/pattern-set.js';
 import type { Logger } from '../logger.js';
 import { WORK_CHANNEL } from '../store/channels.js';
 import type { Database } from '../store/database.js';
+import { prepared } from '../store/prepared.js';
 import { CLAIM_DUE_STEPS } from '../store/sql/claim-due-steps.js';
 import { createBreakerGate } from './breaker-gate.js';
 import { enableFastClaim } from './fast-claim.js';
@@ -102,7 +103,7 @@ export function createExecutor(options: ExecutorOptions) {
   const onNotify = () => bell.ring();
 
   async function claim(limit: number): Promise<ClaimedStep[]> {
-    const { rows } = await options.db.query<ClaimedStep & Record<string, unknown>>(CLAIM_DUE_STEPS, [owner, limit, options.leaseMs]);
+    const { rows } = await options.db.query<ClaimedStep & Record<string, unknown>>(prepared(CLAIM_DUE_STEPS, [owner, limit, options.leaseMs]));
     return rows;
   }
 

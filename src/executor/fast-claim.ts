@@ -2,6 +2,7 @@
 // claimed by this executor in the same transaction (capacity permitting) and
 // started as soon as it commits.
 import type { FlowTx } from '../store/flow-tx.js';
+import { prepared } from '../store/prepared.js';
 import { CLAIM_READY_STEPS } from '../store/sql/claim-ready-steps.js';
 import type { StepRow } from '../store/step-row.js';
 import type { ClaimedStep } from './claimed-step.js';
@@ -23,7 +24,7 @@ export function enableFastClaim(tx: FlowTx, o: FastClaimOptions): void {
     if (slots === 0) return; // the claim loop picks them up (it looks again after every completion)
     let held = slots;
     tx.afterRollback.push(() => o.release(held));
-    const { rows } = await tx.client.query<StepRow & { dueAt: Date; claimedAt: Date }>(CLAIM_READY_STEPS, [tx.flow.id, stepIds.slice(0, slots), o.owner, o.leaseMs]);
+    const { rows } = await tx.client.query<StepRow & { dueAt: Date; claimedAt: Date }>(prepared(CLAIM_READY_STEPS, [tx.flow.id, stepIds.slice(0, slots), o.owner, o.leaseMs]));
     if (rows.length < slots) o.release(slots - rows.length);
     held = rows.length;
     if (rows.length === 0) return;

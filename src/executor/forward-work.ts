@@ -56,8 +56,10 @@ export async function commitAttempt(ctx: WorkContext, step: ClaimedStep, result:
   const classification = result.ok ? undefined : classify(result.failure, ctx.patterns());
   const admission = result.admission;
   // The breaker is shared by every flow: record on it in its own short transaction, so
-  // a hot circuit row is never held while this outcome's flow is locked.
-  if (admission?.admitted) ctx.breakers.record(admission, classification?.errorType ?? null);
+  // a hot circuit row is never held while this outcome's flow is locked. Outcomes that
+  // change it are applied before the step's outcome is (a flow that failed on a breaker
+  // finds the breaker already counting it).
+  if (admission?.admitted) await ctx.breakers.record(admission, classification?.errorType ?? null);
   await inTx(ctx, step, async (tx) => {
     if (result.ok) return recordStepSuccess(tx, step, result.output, { owner, attempt: info });
     return recordStepFailure(tx, step, owner, classification!, info, {

@@ -53,9 +53,9 @@ export function createDatabase(options: DatabaseOptions) {
   };
   const prisma = createPrisma(pool, retry);
 
-  /** One statement outside a transaction, retried when transient. */
-  function query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]) {
-    return retryTransient(() => pool.query<R>(text, values), retry);
+  /** One statement outside a transaction (text, or a prepared statement config), retried when transient. */
+  function query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]) {
+    return retryTransient(() => (typeof text === 'string' ? pool.query<R>(text, values) : pool.query<R>(text)), retry);
   }
 
   /**

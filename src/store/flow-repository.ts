@@ -4,6 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { NormalizedPlan } from '../domain/plan.js';
 import type { Database } from './database.js';
 import { WORK_CHANNEL } from './channels.js';
+import { prepared } from './prepared.js';
 import { FLOW_COLUMNS, type FlowRow } from './flow-tx.js';
 import { STEP_COLUMNS, type StepRow } from './step-row.js';
 
@@ -72,7 +73,7 @@ export async function createFlow(db: Database, f: NewFlow): Promise<CreateResult
   const id = uuidv7();
   const steps = stepRecords(f.plan);
   for (;;) {
-    const { rows } = await db.query<{ id: string; createdAt: Date; created: boolean; requestHash: string | null }>(CREATE_FLOW, [
+    const { rows } = await db.query<{ id: string; createdAt: Date; created: boolean; requestHash: string | null }>(prepared(CREATE_FLOW, [
       id,
       f.plan.name,
       f.plan.mode,
@@ -89,7 +90,7 @@ export async function createFlow(db: Database, f: NewFlow): Promise<CreateResult
       f.traceparent,
       JSON.stringify(steps),
       JSON.stringify({ mode: f.plan.mode, steps: f.plan.steps.length, createdBy: f.createdBy }),
-    ]);
+    ]));
     const row = rows[0];
     // A concurrent submission with the same key may not be visible yet: ask again.
     if (!row) continue;

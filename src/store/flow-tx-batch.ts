@@ -3,11 +3,12 @@
 // attempts, webhooks and notifications written by one statement each.
 import type pg from 'pg';
 import { FLOW_COLUMNS, FlowTx, writeAttempts, type FlowRow } from './flow-tx.js';
+import { prepared } from './prepared.js';
 
 /** Locks the flows (in id order, the order every batch uses) and opens a FlowTx for each that exists. */
 export async function openFlowTxs(client: pg.PoolClient, flowIds: string[]): Promise<Map<string, FlowTx>> {
   const ids = [...new Set(flowIds)].sort();
-  const { rows } = await client.query<FlowRow>(`SELECT ${FLOW_COLUMNS} FROM flows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]);
+  const { rows } = await client.query<FlowRow>(prepared(`SELECT ${FLOW_COLUMNS} FROM flows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]));
   return new Map(rows.map((row) => [row.id, new FlowTx(client, row, 'executor')]));
 }
 
@@ -32,7 +33,7 @@ export async function finishAll(client: pg.PoolClient, txs: FlowTx[]): Promise<v
     const events = changed.flatMap((tx) =>
       tx.events.map((e) => ({ flow_id: tx.flow.id, seq: e.seq, type: e.type, step_id: e.stepId ?? null, data: e.data, at: e.at?.toISOString() ?? null })),
     );
-    await client.query(
+    await client.query(prepared(
       `WITH f AS (
          UPDATE flows SET event_seq = r.event_seq, status = r.status, quality = r.quality, error = r.error,
                 steps_remaining = r.steps_remaining, steps_failed = r.steps_failed, finished_at = r.finished_at, updated_at = now()
@@ -43,7 +44,7 @@ export async function finishAll(client: pg.PoolClient, txs: FlowTx[]): Promise<v
        SELECT e.flow_id, e.seq, COALESCE(e.at, now()), e.type, e.step_id, e.data
          FROM jsonb_to_recordset($2::jsonb) AS e(flow_id uuid, seq int, at timestamptz, type text, step_id text, data jsonb)`,
       [JSON.stringify(flows), JSON.stringify(events)],
-    );
+    ));
   }
 
   const webhooks = txs.flatMap((tx) => tx.webhooks.map((w) => ({ ...w, flow_id: tx.flow.id })));

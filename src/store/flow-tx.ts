@@ -8,6 +8,7 @@ import type { NormalizedPlan } from '../domain/plan.js';
 import { isTerminalFlowStatus, type FlowStatus, type Mode } from '../domain/statuses.js';
 import { v7 as uuidv7 } from 'uuid';
 import { FLOW_CHANNEL, WEBHOOK_CHANNEL, WORK_CHANNEL } from './channels.js';
+import { prepared } from './prepared.js';
 import type { TransitionFact } from './transition-facts.js';
 
 export interface FlowRow {
@@ -209,14 +210,14 @@ export class FlowTx {
 
 /** Inserts attempt rows in one statement. */
 export async function writeAttempts(client: Pick<pg.PoolClient, 'query'>, attempts: AttemptRecord[]): Promise<void> {
-  await client.query(
+  await client.query(prepared(
     `INSERT INTO attempts (id, step_row_id, flow_id, step_id, phase, alternative_id, number, outcome, error, executed_by, started_at, finished_at, duration_ms, strategy)
      SELECT a.id, a.step_row_id, a.flow_id, a.step_id, a.phase, a.alternative_id, a.number, a.outcome, a.error, a.executed_by,
             a.started_at, a.finished_at, a.duration_ms, a.strategy
        FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, step_row_id uuid, flow_id uuid, step_id text, phase text, alternative_id text, number int,
             outcome text, error jsonb, executed_by text, started_at timestamptz, finished_at timestamptz, duration_ms int, strategy text)`,
     [JSON.stringify(attempts)],
-  );
+  ));
 }
 
 /** Locks the flow row and returns a FlowTx, or undefined when the flow does not exist. */

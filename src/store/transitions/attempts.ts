@@ -1,6 +1,7 @@
 // Attempt records and the lease-conditioned step update every outcome starts with.
 import { v7 as uuidv7 } from 'uuid';
 import type { FlowTx } from '../flow-tx.js';
+import { prepared } from '../prepared.js';
 import type { StepRow } from '../step-row.js';
 
 export interface AttemptInfo {
@@ -53,11 +54,7 @@ export async function updateStepIfOwned(
   statuses: string[] = [],
 ): Promise<boolean> {
   const guard = owner !== null ? `lease_owner = $${values.length + 2}` : `status = ANY($${values.length + 2})`;
-  const result = await tx.client.query(`UPDATE steps SET ${sets}, updated_at = now() WHERE id = $1 AND ${guard}`, [
-    step.id,
-    ...values,
-    owner ?? statuses,
-  ]);
+  const result = await tx.client.query(prepared(`UPDATE steps SET ${sets}, updated_at = now() WHERE id = $1 AND ${guard}`, [step.id, ...values, owner ?? statuses]));
   return result.rowCount === 1;
 }
 

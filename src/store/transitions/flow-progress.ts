@@ -4,12 +4,13 @@
 import { settledFlowStatus } from '../../domain/atomic-modes.js';
 import { transitiveDependents } from '../../domain/dependency-graph.js';
 import type { FlowTx } from '../flow-tx.js';
+import { prepared } from '../prepared.js';
 import { closeOpenEscalations } from './escalation-writes.js';
 import { finishEndedFlow, scheduleNextCompensation } from './compensation.js';
 
 /** Decrements the dependents' counters; those with nothing left to wait for become due now. */
 export async function releaseDependents(tx: FlowTx, stepId: string): Promise<string[]> {
-  const { rows } = await tx.client.query<{ stepId: string; status: string }>(
+  const { rows } = await tx.client.query<{ stepId: string; status: string }>(prepared(
     `UPDATE steps
         SET pending_deps = pending_deps - 1,
             status = CASE WHEN pending_deps = 1 THEN 'scheduled' ELSE status END,
@@ -19,7 +20,7 @@ export async function releaseDependents(tx: FlowTx, stepId: string): Promise<str
       WHERE flow_id = $1 AND $2 = ANY(depends_on) AND status = 'pending'
       RETURNING step_id AS "stepId", status`,
     [tx.flow.id, stepId],
-  );
+  ));
   const ready = rows.filter((r) => r.status === 'scheduled').map((r) => r.stepId);
   if (ready.length > 0) {
     if (tx.claimReady) await tx.claimReady(ready);
