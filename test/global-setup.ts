@@ -1,7 +1,7 @@
 // One PostgreSQL for the whole run: the server behind TEST_DATABASE_URL, or an
 // embedded instance in a temporary directory. A migrated template database is
 // prepared once; every test file clones its own database from it.
-import { chmod, mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -23,6 +23,7 @@ declare module 'vitest' {
 }
 
 let embedded: EmbeddedPostgres | undefined;
+let embeddedDir: string | undefined;
 let adminUrl = '';
 let prefix = '';
 
@@ -31,7 +32,7 @@ export async function setup(project: TestProject): Promise<void> {
   if (process.env.TEST_DATABASE_URL) {
     adminUrl = process.env.TEST_DATABASE_URL;
   } else {
-    const dir = await mkdtemp(join(tmpdir(), 'rebound-test-pg-'));
+    const dir = (embeddedDir = await mkdtemp(join(tmpdir(), 'rebound-test-pg-')));
     // When tests run as root, postgres runs as the `postgres` user and must traverse this directory.
     await chmod(dir, 0o755);
     embedded = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), logger, ephemeral: true });
@@ -58,6 +59,7 @@ export async function teardown(): Promise<void> {
   if (!adminUrl) return;
   if (embedded) {
     await embedded.stop();
+    if (embeddedDir) await rm(embeddedDir, { recursive: true, force: true });
     return;
   }
   const admin = new pg.Client({ connectionString: adminUrl });

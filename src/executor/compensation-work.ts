@@ -16,6 +16,7 @@ function compensationInfo(ctx: WorkContext, number: number, startedAt: Date, id?
 
 /** Commits a compensation attempt's result. `owner` null: a worker's answer, conditioned on status. */
 export async function commitCompensation(ctx: WorkContext, step: ClaimedStep, result: ActionResult, info: AttemptInfo, owner: string | null = ctx.owner): Promise<void> {
+  if (ctx.abandoned()) return;
   const error = result.ok ? undefined : classify(result.failure, ctx.patterns());
   await ctx.committer.run(step.flowId, async (tx) =>
     result.ok

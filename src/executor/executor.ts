@@ -70,6 +70,7 @@ export function createExecutor(options: ExecutorOptions) {
       onError: (error) => logger.warn({ err: error }, 'circuit breaker update failed'),
     }),
     policy: options.addressPolicy,
+    abandoned: () => abandoned,
     committer: createGroupCommitter({
       db: options.db,
       prepare: (tx) =>
@@ -97,6 +98,7 @@ export function createExecutor(options: ExecutorOptions) {
   let reserved = 0;
   const free = () => options.concurrency - inflight.size - reserved;
   let running = false;
+  let abandoned = false;
   let loopDone: Promise<void> = Promise.resolve();
   let renewTimer: NodeJS.Timeout | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -198,6 +200,7 @@ export function createExecutor(options: ExecutorOptions) {
       clearTimeout(timer);
       if (renewTimer) clearInterval(renewTimer);
       const left = [...inflight.keys()];
+      abandoned = !drained;
       if (left.length > 0) {
         logger.warn({ steps: left.length }, 'releasing leases of unfinished work');
         await options.db.query(`UPDATE steps SET lease_owner = NULL, lease_expires_at = NULL, run_at = now() WHERE lease_owner = $1`, [owner]);

@@ -53,6 +53,7 @@ function attemptInfo(ctx: WorkContext, step: ClaimedStep, number: number, starte
 
 /** Commits an attempt's result: success, or failure through the ladder. */
 export async function commitAttempt(ctx: WorkContext, step: ClaimedStep, result: ActionResult, info: AttemptInfo, owner: string | null = ctx.owner): Promise<void> {
+  if (ctx.abandoned()) return;
   const classification = result.ok ? undefined : classify(result.failure, ctx.patterns());
   const admission = result.admission;
   // The breaker is shared by every flow: record on it in its own short transaction, so

@@ -22,4 +22,11 @@ export interface WorkContext {
   committer: GroupCommitter;
   /** Addresses http actions may reach (the agent checks resolved names; IP literals are checked per request). */
   policy?: AddressPolicy | undefined;
+  /**
+   * True once a stop gave up waiting for work in flight: its requests are cut
+   * off by us, not failed by the target, so their outcomes are not recorded
+   * (no attempt spent, nothing told to a breaker); the leases are released and
+   * the work runs again elsewhere.
+   */
+  abandoned: () => boolean;
 }

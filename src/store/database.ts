@@ -66,6 +66,11 @@ export function createDatabase(options: DatabaseOptions) {
     return retryTransient(async () => {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // The pool stops listening for 'error' on a client it hands out: a connection lost between
+      // statements (a database restart) would be an unhandled 'error' event and end the process.
+      // The next statement fails (transient) and the client is destroyed on release.
+      const lost = (error: Error) => (broken = error);
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const result = await fn(client);
@@ -76,6 +81,7 @@ export function createDatabase(options: DatabaseOptions) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
         throw error;
       } finally {
+        client.removeListener('error', lost);
         client.release(broken);
       }
     }, retry);

@@ -1,10 +1,16 @@
 // Shared pieces of the durability tests: a fresh database, the service as a
 // real process, plan builders and database-side checks.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { startService, type ServiceProcess } from '../helpers/service-process.js';
 import type { TestDatabase } from '../helpers/test-database.js';
 
 export const SERVICE_ENV = { LEASE_MS: '2000', HTTP_ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'error', EXECUTOR_CONCURRENCY: '64' };
+
+/** A stable pseudo-random share of step keys: `share(key, 5)` picks about one in five. */
+export function share(key: string, oneIn: number): boolean {
+  return createHash('sha256').update(key).digest()[0]! % oneIn === 0;
+}
 
 export async function service(database: TestDatabase, env: Record<string, string> = {}): Promise<ServiceProcess> {
   const s = await startService({ ...SERVICE_ENV, DATABASE_URL: database.url, ...env });
@@ -25,8 +31,12 @@ export function sequentialPlan(name: string, stubUrl: string, steps: number, ext
   };
 }
 
-/** POSTs plans with bounded concurrency to whichever service `target()` names now. */
-export async function submitAll(target: () => string, plans: unknown[], concurrency = 16): Promise<string[]> {
+/**
+ * POSTs plans with bounded concurrency to whichever service `target()` names now.
+ * Connection errors are retried; so are the answers in `retryStatuses` (e.g.
+ * 503 while the database is down). Any other status fails the submission.
+ */
+export async function submitAll(target: () => string, plans: unknown[], concurrency = 16, retryStatuses: readonly number[] = []): Promise<string[]> {
   const ids: string[] = new Array(plans.length);
   let next = 0;
   const worker = async () => {
@@ -38,6 +48,11 @@ export async function submitAll(target: () => string, plans: unknown[], concurre
           if (res.status === 202 || res.status === 200) {
             ids[i] = ((await res.json()) as { id: string }).id;
             break;
+          }
+          if (retryStatuses.includes(res.status)) {
+            await res.body?.cancel();
+            await new Promise((r) => setTimeout(r, 200)); // the service asked to be retried: same key
+            continue;
           }
           throw new Error(`submission ${i}: ${res.status} ${await res.text()}`);
         } catch (error) {
@@ -102,4 +117,31 @@ export async function successCommits(url: string, ids: string[]): Promise<Map<st
     [ids],
   );
   return new Map(rows.map((r) => [r.key, r.at.getTime()]));
+}
+
+/** The steps of flows that are not terminal, for failure messages. */
+export async function openFlowSteps(url: string, ids: string[], limit = 5): Promise<string> {
+  const rows = await query<Record<string, unknown>>(
+    url,
+    `SELECT s.flow_id AS "flowId", s.step_id AS "stepId", s.status, s.due_action AS "dueAction", s.run_at AS "runAt", s.lease_owner AS "leaseOwner", s.attempt, s.lease_expires_at AS "leaseExpiresAt"
+       FROM steps s JOIN flows f ON f.id = s.flow_id
+      WHERE f.id = ANY($1::uuid[]) AND f.status NOT IN ('completed', 'completed_with_errors', 'failed', 'cancelled')
+      ORDER BY s.flow_id, s.step_id LIMIT $2`,
+    [ids, limit * 5],
+  );
+  return rows.map((r) => JSON.stringify(r)).join('\n');
+}
+
+/**
+ * Raises the failure threshold of the stub's default breaker: the failing-once
+ * keys would otherwise open it (five 503s in a row) and park every flow for
+ * openMs, which these tests are not about.
+ */
+export async function relaxStubBreaker(serviceUrl: string, stubUrl: string): Promise<void> {
+  const res = await fetch(`${serviceUrl}/v1/circuits/${encodeURIComponent(`http:${new URL(stubUrl).host}`)}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ failureThreshold: 10_000 }),
+  });
+  if (res.status !== 200) throw new Error(`breaker config: ${res.status} ${await res.text()}`);
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -91,5 +91,6 @@ describe('migrate', () => {
     const half = await rows<{ t: string | null }>(db.url, "SELECT to_regclass('half')::text AS t");
     expect(half[0]!.t).toBeNull();
     await expect(migrate(db.url, logger, dir)).rejects.toThrow(/failed earlier/);
+    await rm(dir, { recursive: true, force: true });
   });
 });
