@@ -32,15 +32,7 @@ export function createGroupCommitter(options: GroupCommitterOptions) {
   let scheduled = false;
   let idle: (() => void) | undefined;
 
-  const debug = process.env.REBOUND_DEBUG_COMMITS ? { batches: 0, items: 0, ms: 0 } : undefined;
-  if (debug) setInterval(() => process.stderr.write(`commits ${JSON.stringify(debug)} queue ${queue.length} pool waiting ${options.db.pool.waitingCount} total ${options.db.pool.totalCount} idle ${options.db.pool.idleCount}\n`), 1000).unref();
-
   async function commitBatch(batch: Pending<unknown>[]): Promise<void> {
-    const t0 = performance.now();
-    if (debug) {
-      debug.batches++;
-      debug.items += batch.length;
-    }
     // One lock order for every batch: fewer deadlocks between parallel batches.
     batch.sort((a, b) => (a.flowId < b.flowId ? -1 : a.flowId > b.flowId ? 1 : 0));
     let txs = new Map<string, FlowTx>();
@@ -67,7 +59,6 @@ export function createGroupCommitter(options: GroupCommitterOptions) {
         for (const hook of tx.afterCommit) hook();
       }
       for (const [i, item] of batch.entries()) item.resolve(results[i]);
-      if (debug) debug.ms += performance.now() - t0;
     } catch (error) {
       rollback();
       if (batch.length === 1) {
