@@ -6,6 +6,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** What `npm start` runs. */
+export const SERVER_ENTRY = fileURLToPath(new URL('../../dist/server.js', import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,9 +38,15 @@ function rssOf(pid: number): number {
   }
 }
 
+/** Extra node flags for the service under test, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+function serviceNodeFlags(args: string[]): string[] {
+  const flags = process.env.BENCH_SERVICE_NODE_ARGS;
+  return flags && args[0] === SERVER_ENTRY ? flags.split(/\s+/).filter(Boolean) : [];
+}
+
 export async function startProcess(args: string[], env: Record<string, string>, readyPath = '/readyz'): Promise<BenchProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, [...serviceNodeFlags(args), ...args], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -72,5 +80,3 @@ export async function startProcess(args: string[], env: Record<string, string>, 
       }),
   };
 }
-
-export const SERVER_ENTRY = fileURLToPath(new URL('../../dist/server.js', import.meta.url));

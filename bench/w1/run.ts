@@ -6,11 +6,14 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { createBenchDatabase, type BenchDatabase } from '../lib/bench-database.js';
+import { percentile } from '../lib/percentile.js';
 import { SERVER_ENTRY, startProcess } from '../lib/service-process.js';
 
 const FLOWS = Number(process.env.W1_FLOWS ?? 1000);
 const STEPS = 5;
 const SUBMIT_CONCURRENCY = Number(process.env.W1_SUBMIT_CONCURRENCY ?? 64);
+/** W1's upstream: start it with startProcess([W1_STUB_ENTRY], {}, '/readyz'). */
+export const W1_STUB_ENTRY = fileURLToPath(new URL('./stub-server.mjs', import.meta.url));
 const RETRY = { maxAttempts: 3, backoff: 'exponential', baseDelayMs: 100, multiplier: 2, jitter: 'none' };
 
 interface StubStats {
@@ -23,11 +26,6 @@ async function stubStats(url: string): Promise<StubStats> {
   return (await (await fetch(`${url}/stats`)).json()) as StubStats;
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
 async function commits(db: BenchDatabase): Promise<number> {
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
@@ -37,7 +35,7 @@ async function commits(db: BenchDatabase): Promise<number> {
 }
 
 /** The no-durability baseline: each flow's 5 calls in sequence, retried in memory. */
-async function baseline(stubUrl: string, tag: string) {
+export async function runBaselineW1(stubUrl: string, tag: string) {
   const agent = new Agent({ connections: 128, keepAliveTimeout: 10_000 });
   const started = performance.now();
   const latencies: number[] = [];
@@ -62,7 +60,8 @@ async function baseline(stubUrl: string, tag: string) {
   return { wallS: wall, stepsPerS: (FLOWS * STEPS) / wall, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }
 
-function plan(stubUrl: string, tag: string, f: number) {
+/** Flow f of a W1 run: 5 sequential http steps, keys unique per tag. */
+export function w1Plan(stubUrl: string, tag: string, f: number) {
   return {
     name: 'w1',
     steps: Array.from({ length: STEPS }, (_, i) => ({
@@ -74,7 +73,8 @@ function plan(stubUrl: string, tag: string, f: number) {
   };
 }
 
-async function rebound(stubUrl: string, database: BenchDatabase, tag: string, env: Record<string, string> = {}) {
+/** One W1 run against the service, started on `database` (which may hold earlier runs or other data). */
+export async function runReboundW1(stubUrl: string, database: BenchDatabase, tag: string, env: Record<string, string> = {}) {
   const service = await startProcess([SERVER_ENTRY], { DATABASE_URL: database.url, HTTP_ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'warn', ...env });
   try {
     const commitsBefore = await commits(database);
@@ -85,7 +85,7 @@ async function rebound(stubUrl: string, database: BenchDatabase, tag: string, en
     const submitter = async () => {
       while (next < FLOWS) {
         const f = next++;
-        const res = await fetch(`${service.url}/v1/flows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(plan(stubUrl, tag, f)) });
+        const res = await fetch(`${service.url}/v1/flows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(w1Plan(stubUrl, tag, f)) });
         if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
         submitted.set(((await res.json()) as { id: string }).id, performance.now());
       }
@@ -126,14 +126,14 @@ async function rebound(stubUrl: string, database: BenchDatabase, tag: string, en
 }
 
 export async function runW1(runs = Number(process.env.W1_RUNS ?? 3)) {
-  const stub = await startProcess([fileURLToPath(new URL('./stub-server.mjs', import.meta.url))], {}, '/readyz');
+  const stub = await startProcess([W1_STUB_ENTRY], {}, '/readyz');
   const database = await createBenchDatabase('w1');
   try {
     const results = [];
     for (let r = 0; r < runs; r++) {
       const tag = `${Date.now()}-${r}`;
-      const base = await baseline(stub.url, `base-${tag}`);
-      const reb = await rebound(stub.url, database, `reb-${tag}`);
+      const base = await runBaselineW1(stub.url, `base-${tag}`);
+      const reb = await runReboundW1(stub.url, database, `reb-${tag}`);
       results.push({ baseline: base, rebound: reb, ratio: reb.stepsPerS / base.stepsPerS });
     }
     const median = [...results].sort((a, b) => a.rebound.stepsPerS - b.rebound.stepsPerS)[Math.floor(results.length / 2)]!;

@@ -9,6 +9,7 @@ import { isTerminalFlowStatus, type FlowStatus, type Mode } from '../domain/stat
 import { v7 as uuidv7 } from 'uuid';
 import { FLOW_CHANNEL, WEBHOOK_CHANNEL, WORK_CHANNEL } from './channels.js';
 import { prepared } from './prepared.js';
+import type { StepRow } from './step-row.js';
 import type { TransitionFact } from './transition-facts.js';
 
 export interface FlowRow {
@@ -31,6 +32,14 @@ export interface FlowRow {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+}
+
+/** Execution capacity the executor lends a transaction for the steps it makes due. */
+export interface ReadyClaimer {
+  owner: string;
+  leaseMs: number;
+  /** Reserves up to `n` slots; `accept` takes the rows actually claimed with them. */
+  reserve(n: number): { slots: number; accept(rows: (StepRow & { dueAt: Date; claimedAt: Date })[]): void };
 }
 
 export const FLOW_COLUMNS = `id, name, mode, status, input, labels, plan, quality, error, notify,
@@ -85,10 +94,10 @@ export class FlowTx {
   /** Called when the transaction rolls back (to return reserved executor capacity). */
   readonly afterRollback: (() => void)[] = [];
   /**
-   * Set by the executor: takes steps this transaction made due and claims
-   * them for this process at once (no separate claim transaction).
+   * Set by the executor: steps this transaction makes due are claimed for
+   * this process in the statement that releases them (no claim transaction).
    */
-  claimReady?: (stepIds: string[]) => Promise<void>;
+  readyClaimer?: ReadyClaimer;
   readonly notifications = new Map<string, string>();
   /** What this transaction did, reported to the metrics after commit. */
   readonly facts: TransitionFact[] = [];

@@ -40,10 +40,25 @@ export function insertAttempt(tx: FlowTx, step: StepRow, info: AttemptInfo, outc
   tx.fact({ kind: 'attempt', stepKind: kind, outcome, durationMs: info.finishedAt.getTime() - info.startedAt.getTime() });
 }
 
+/** A statement and its values. */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
 /**
- * Runs `UPDATE steps SET <sets> WHERE id = $1` only while `owner` still holds
- * the lease (or, with owner null, while the step is in one of `statuses`).
- * Returns false when the condition no longer holds: the work was lost.
+ * `UPDATE steps SET <sets> WHERE id = $1` conditioned on `owner` still
+ * holding the lease (or, with owner null, on the step being in one of
+ * `statuses`).
+ */
+export function ownedStepUpdate(step: StepRow, owner: string | null, sets: string, values: unknown[], statuses: string[] = []): Statement {
+  const guard = owner !== null ? `lease_owner = $${values.length + 2}` : `status = ANY($${values.length + 2})`;
+  return { text: `UPDATE steps SET ${sets}, updated_at = now() WHERE id = $1 AND ${guard}`, values: [step.id, ...values, owner ?? statuses] };
+}
+
+/**
+ * Runs `ownedStepUpdate`. Returns false when the condition no longer holds:
+ * the work was lost.
  */
 export async function updateStepIfOwned(
   tx: FlowTx,
@@ -53,8 +68,8 @@ export async function updateStepIfOwned(
   values: unknown[],
   statuses: string[] = [],
 ): Promise<boolean> {
-  const guard = owner !== null ? `lease_owner = $${values.length + 2}` : `status = ANY($${values.length + 2})`;
-  const result = await tx.client.query(prepared(`UPDATE steps SET ${sets}, updated_at = now() WHERE id = $1 AND ${guard}`, [step.id, ...values, owner ?? statuses]));
+  const update = ownedStepUpdate(step, owner, sets, values, statuses);
+  const result = await tx.client.query(prepared(update.text, update.values));
   return result.rowCount === 1;
 }
 

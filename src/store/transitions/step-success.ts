@@ -3,9 +3,9 @@
 import type { Degradation } from '../../domain/plan.js';
 import type { FlowTx } from '../flow-tx.js';
 import type { StepRow } from '../step-row.js';
-import { insertAttempt, noteFirstStart, updateStepIfOwned, type AttemptInfo } from './attempts.js';
+import { insertAttempt, noteFirstStart, ownedStepUpdate, type AttemptInfo } from './attempts.js';
 import { refreshWaiting } from './escalation-writes.js';
-import { releaseDependents, settleSteps } from './flow-progress.js';
+import { settleAndRelease, settleSteps } from './flow-progress.js';
 import { closeEpisode } from './recovery-episodes.js';
 
 /** Quality of the alternative a step kept: its degradation's, else 1. */
@@ -29,8 +29,7 @@ export async function recordStepSuccess(tx: FlowTx, step: StepRow, output: unkno
   const status = options.status ?? 'succeeded';
   const quality = status === 'succeeded' ? qualityOf(step) : 1;
   const attempt = options.attempt;
-  const ok = await updateStepIfOwned(
-    tx,
+  const ready = await settleAndRelease(tx, step.stepId, ownedStepUpdate(
     step,
     options.owner,
     `status = $2, output = $3, quality = $4, attempt = $5, counted_attempts = $6,
@@ -46,8 +45,8 @@ export async function recordStepSuccess(tx: FlowTx, step: StepRow, output: unkno
       attempt ? 1 : 0,
     ],
     ['running', 'waiting', 'scheduled'],
-  );
-  if (!ok) return undefined;
+  ));
+  if (!ready) return undefined;
   await closeEpisode(tx, step, status);
   if (attempt) {
     insertAttempt(tx, step, attempt, 'succeeded', null);
@@ -61,7 +60,6 @@ export async function recordStepSuccess(tx: FlowTx, step: StepRow, output: unkno
     ...options.note,
   });
   if (quality < 1) tx.set({ quality: tx.flow.quality * quality });
-  const ready = await releaseDependents(tx, step.stepId);
   if (step.status === 'waiting') await refreshWaiting(tx);
   settleSteps(tx, 1);
   return ready;
