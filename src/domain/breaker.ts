@@ -36,11 +36,17 @@ export interface BreakerState {
   windowCalls: number;
   windowFailures: number;
   windowStartedAt: number | null;
-  /** Probes admitted and not yet answered (half-open). */
+  /** Probes admitted and not yet answered (half-open): the length of probeSlots. */
   halfOpenCalls: number;
+  /**
+   * Half-open: when each unanswered probe of this round was admitted (its
+   * slot), oldest first. A slot unanswered for probeSlotMs expires on its own
+   * (its caller may have died); the others keep theirs.
+   */
+  probeSlots: number[];
   halfOpenSuccesses: number;
   openedAt: number | null;
-  /** Open: when probing may start (null: forced open until closed). Half-open: when unanswered probe slots expire. */
+  /** Open: when probing may start (null: forced open until closed). Half-open: when the oldest unanswered probe slot expires (null: none). */
   nextProbeAt: number | null;
   forced: boolean;
   /** Which half-open round is current; probes carry it so a late answer from an earlier round is ignored. */
@@ -62,6 +68,7 @@ export const CLOSED: BreakerState = {
   windowFailures: 0,
   windowStartedAt: null,
   halfOpenCalls: 0,
+  probeSlots: [],
   halfOpenSuccesses: 0,
   openedAt: null,
   nextProbeAt: null,
@@ -73,18 +80,22 @@ export const CLOSED: BreakerState = {
 
 export type BreakerEvent =
   | { type: 'acquire' }
-  /** `epoch`: the half-open round the probe was admitted in (undefined: the current one). */
-  | { type: 'success'; probe: boolean; epoch?: number | undefined }
+  /**
+   * `epoch`: the half-open round the probe was admitted in (undefined: the
+   * current one). `slot`: when it was admitted (the `now` of its acquire);
+   * undefined frees the oldest slot.
+   */
+  | { type: 'success'; probe: boolean; epoch?: number | undefined; slot?: number | undefined }
   /** `lastSuccessAt`: the caller's latest success on this key (it may not have been written yet). */
-  | { type: 'failure'; probe: boolean; epoch?: number | undefined; lastSuccessAt?: number | undefined }
+  | { type: 'failure'; probe: boolean; epoch?: number | undefined; slot?: number | undefined; lastSuccessAt?: number | undefined }
   /** An answer that says nothing about the dependency's health (e.g. a 400). */
-  | { type: 'neutral'; probe: boolean; epoch?: number | undefined }
+  | { type: 'neutral'; probe: boolean; epoch?: number | undefined; slot?: number | undefined }
   | { type: 'force_open'; durationMs?: number | undefined }
   | { type: 'force_close' };
 
 export interface BreakerResult {
   state: BreakerState;
-  /** acquire only: whether the call may go ahead, and whether it is a probe (of round `epoch`). */
+  /** acquire only: whether the call may go ahead, and whether it is a probe (of round `epoch`, its slot the acquire's `now`). */
   admitted?: boolean;
   probe?: boolean;
   epoch?: number;
@@ -120,19 +131,30 @@ function changed(before: BreakerState, after: BreakerState, extra: Omit<BreakerR
   return { state: after, ...extra, ...(after.state !== before.state ? { transition: after.state } : {}) };
 }
 
+/** Half-open state holding exactly these probe slots. */
+function withSlots(s: BreakerState, probeSlots: number[], config: BreakerConfig): BreakerState {
+  return { ...s, probeSlots, halfOpenCalls: probeSlots.length, nextProbeAt: probeSlots.length > 0 ? probeSlots[0]! + probeSlotMs(config) : null };
+}
+
 function acquire(s: BreakerState, config: BreakerConfig, now: number): BreakerResult {
   if (s.state === 'closed') return { state: s, admitted: true, probe: false };
   if (s.state === 'open') {
     if (s.nextProbeAt === null || now < s.nextProbeAt) return { state: s, admitted: false };
     const epoch = s.probeEpoch + 1;
-    const half: BreakerState = { ...s, state: 'half_open', forced: false, halfOpenCalls: 1, halfOpenSuccesses: 0, nextProbeAt: now + probeSlotMs(config), probeEpoch: epoch };
+    const half = withSlots({ ...s, state: 'half_open', forced: false, halfOpenSuccesses: 0, probeEpoch: epoch }, [now], config);
     return changed(s, half, { admitted: true, probe: true, epoch });
   }
-  if (s.halfOpenCalls < config.halfOpenMaxCalls) return { state: { ...s, halfOpenCalls: s.halfOpenCalls + 1 }, admitted: true, probe: true, epoch: s.probeEpoch };
-  if (s.nextProbeAt !== null && now >= s.nextProbeAt) {
-    return { state: { ...s, halfOpenCalls: 1, nextProbeAt: now + probeSlotMs(config) }, admitted: true, probe: true, epoch: s.probeEpoch };
-  }
-  return { state: s, admitted: false };
+  // Half-open: slots unanswered for probeSlotMs expire, each on its own.
+  const live = s.probeSlots.filter((at) => now - at < probeSlotMs(config));
+  if (live.length >= config.halfOpenMaxCalls) return { state: s, admitted: false };
+  return { state: withSlots(s, [...live, now], config), admitted: true, probe: true, epoch: s.probeEpoch };
+}
+
+/** Frees the slot of a probe admitted at `slot` (the oldest when unknown); nothing when it already expired. */
+function freeSlot(s: BreakerState, slot: number | undefined, config: BreakerConfig): BreakerState {
+  const i = slot === undefined ? 0 : s.probeSlots.indexOf(slot);
+  if (i < 0 || s.probeSlots.length === 0) return s;
+  return withSlots(s, s.probeSlots.filter((_, j) => j !== i), config);
 }
 
 export function breakerTransition(s: BreakerState, event: BreakerEvent, config: BreakerConfig, now: number): BreakerResult {
@@ -167,7 +189,7 @@ export function breakerTransition(s: BreakerState, event: BreakerEvent, config: 
   }
   // Open, or an answer that is not a probe of the current half-open round: it says nothing new.
   if (s.state === 'open' || !event.probe || (event.epoch !== undefined && event.epoch !== s.probeEpoch)) return { state: s };
-  const freed = { ...s, halfOpenCalls: Math.max(0, s.halfOpenCalls - 1) };
+  const freed = freeSlot(s, event.slot, config);
   if (event.type === 'neutral') return { state: freed };
   if (event.type === 'failure') return changed(s, opened(s, now, config));
   const successes = s.halfOpenSuccesses + 1;

@@ -10,8 +10,8 @@ import { prepared } from '../store/prepared.js';
 import type { Database } from '../store/database.js';
 import type { Notifier } from './notifier.js';
 
-/** `epoch`: the half-open round a probe belongs to. */
-export type Admission = { admitted: true; key: string; probe: boolean; epoch?: number } | { admitted: false; key: string; nextProbeAt: number };
+/** `epoch`: the half-open round a probe belongs to; `slot`: when it was admitted. */
+export type Admission = { admitted: true; key: string; probe: boolean; epoch?: number; slot?: number } | { admitted: false; key: string; nextProbeAt: number };
 
 /** How long a cached closed breaker admits without asking the database, in ms. */
 const CACHE_TTL_MS = 1000;
@@ -100,7 +100,7 @@ export function createBreakerGate({
       const r = await db.transaction((client) => applyBreakerEvent(client, key, { type: 'acquire' }, t));
       if (r.transition) db.facts.emit([{ kind: 'circuit', key, to: r.transition }]);
       cache.set(key, { breaker: r.state, config: r.record.config, at: now() });
-      if (r.admitted) return { admitted: true, key, probe: r.probe ?? false, ...(r.epoch !== undefined ? { epoch: r.epoch } : {}) };
+      if (r.admitted) return { admitted: true, key, probe: r.probe ?? false, ...(r.probe ? { epoch: r.epoch, slot: t } : {}) };
       // Half-open with every probe slot taken: the probes answer soon, look again then.
       const retryAt = r.state.state === 'half_open' ? t + Math.min(r.record.config.openMs, 1000) : (r.state.nextProbeAt ?? t + r.record.config.openMs);
       return { admitted: false, key, nextProbeAt: Math.max(retryAt, t + MIN_WAIT_MS) };
@@ -125,7 +125,9 @@ export function createBreakerGate({
       if (plain && type === 'success' && !dirty.has(key) && known.breaker.consecutiveFailures === 0) return undefined;
       if (type === 'failure') dirty.add(key);
       const event: BreakerEvent =
-        type === 'failure' ? { type, probe: admission.probe, epoch: admission.epoch, lastSuccessAt: lastSuccess.get(key) } : { type, probe: admission.probe, epoch: admission.epoch };
+        type === 'failure'
+          ? { type, probe: admission.probe, epoch: admission.epoch, slot: admission.slot, lastSuccessAt: lastSuccess.get(key) }
+          : { type, probe: admission.probe, epoch: admission.epoch, slot: admission.slot };
       const queue = pending.get(key) ?? [];
       queue.push({ event, at: t });
       pending.set(key, queue);

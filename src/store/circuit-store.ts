@@ -26,6 +26,8 @@ interface CircuitRow {
   windowFailures: number;
   windowStartedAt: Date | null;
   halfOpenCalls: number;
+  /** bigint[] (NULL read as empty): node-postgres gives int8 as strings. */
+  probeSlots: string[] | null;
   halfOpenSuccesses: number;
   openedAt: Date | null;
   nextProbeAt: Date | null;
@@ -37,7 +39,7 @@ interface CircuitRow {
 
 export const CIRCUIT_COLUMNS = `key, state, config, consecutive_failures AS "consecutiveFailures", window_calls AS "windowCalls",
   window_failures AS "windowFailures", window_started_at AS "windowStartedAt", half_open_calls AS "halfOpenCalls",
-  half_open_successes AS "halfOpenSuccesses", opened_at AS "openedAt", next_probe_at AS "nextProbeAt", forced,
+  probe_slots AS "probeSlots", half_open_successes AS "halfOpenSuccesses", opened_at AS "openedAt", next_probe_at AS "nextProbeAt", forced,
   probe_epoch AS "probeEpoch", last_success_at AS "lastSuccessAt", last_failure_at AS "lastFailureAt"`;
 
 const ms = (d: Date | null) => (d ? d.getTime() : null);
@@ -55,6 +57,7 @@ export function toRecord(row: CircuitRow): CircuitRecord {
       windowFailures: row.windowFailures,
       windowStartedAt: ms(row.windowStartedAt),
       halfOpenCalls: row.halfOpenCalls,
+      probeSlots: (row.probeSlots ?? []).map(Number),
       halfOpenSuccesses: row.halfOpenSuccesses,
       openedAt: ms(row.openedAt),
       nextProbeAt: ms(row.nextProbeAt),
@@ -78,14 +81,16 @@ export async function lockCircuit(client: Queryable, key: string): Promise<Circu
 }
 
 function sameState(a: BreakerState, b: BreakerState): boolean {
-  return (Object.keys(a) as (keyof BreakerState)[]).every((k) => a[k] === b[k]);
+  return (Object.keys(a) as (keyof BreakerState)[]).every((k) =>
+    k === 'probeSlots' ? a.probeSlots.length === b.probeSlots.length && a.probeSlots.every((t, i) => t === b.probeSlots[i]) : a[k] === b[k],
+  );
 }
 
 export async function writeBreaker(client: Queryable, key: string, s: BreakerState): Promise<void> {
   await client.query(
     `UPDATE circuits SET state = $2, consecutive_failures = $3, window_calls = $4, window_failures = $5, window_started_at = $6,
             half_open_calls = $7, half_open_successes = $8, opened_at = $9, next_probe_at = $10, forced = $11, probe_epoch = $12,
-            last_success_at = $13, last_failure_at = $14, updated_at = now()
+            last_success_at = $13, last_failure_at = $14, probe_slots = $15, updated_at = now()
       WHERE key = $1`,
     [
       key,
@@ -102,6 +107,7 @@ export async function writeBreaker(client: Queryable, key: string, s: BreakerSta
       s.probeEpoch,
       date(s.lastSuccessAt),
       date(s.lastFailureAt),
+      s.probeSlots,
     ],
   );
 }

@@ -7,7 +7,7 @@ import { CIRCUIT_STATES, ERROR_TYPES } from '../../src/domain/statuses.js';
 const T0 = Date.parse('2024-05-01T00:00:00Z');
 const ACQUIRE: BreakerEvent = { type: 'acquire' };
 const OUTCOMES = ['success', 'failure', 'neutral'] as const;
-const ev = (type: (typeof OUTCOMES)[number], probe = false, epoch?: number): BreakerEvent => ({ type, probe, epoch });
+const ev = (type: (typeof OUTCOMES)[number], probe = false, epoch?: number, slot?: number): BreakerEvent => ({ type, probe, epoch, slot });
 const cfg = (over: Partial<BreakerConfig> = {}): BreakerConfig => ({ ...DEFAULT_BREAKER_CONFIG, ...over });
 const openShape = (at: number, c: BreakerConfig, probeEpoch = 0): BreakerState => ({ ...CLOSED, state: 'open', openedAt: at, nextProbeAt: at + c.openMs, probeEpoch });
 
@@ -126,7 +126,7 @@ describe('open', () => {
   });
   it.each([5000, 5001, 10 ** 7])('the first acquire %i ms after opening goes half-open, is a probe and starts round probeEpoch + 1', (dt) => {
     const r = breakerTransition(s, ACQUIRE, c, T0 + dt);
-    expect(r).toEqual({ state: { ...s, state: 'half_open', halfOpenCalls: 1, nextProbeAt: T0 + dt + probeSlotMs(c), probeEpoch: 1 }, admitted: true, probe: true, epoch: 1, transition: 'half_open' });
+    expect(r).toEqual({ state: { ...s, state: 'half_open', halfOpenCalls: 1, probeSlots: [T0 + dt], nextProbeAt: T0 + dt + probeSlotMs(c), probeEpoch: 1 }, admitted: true, probe: true, epoch: 1, transition: 'half_open' });
     expect(breakerTransition({ ...s, probeEpoch: 6 }, ACQUIRE, c, T0 + dt)).toMatchObject({ epoch: 7, state: { probeEpoch: 7 } });
   });
   it.each(
@@ -170,7 +170,7 @@ describe('half_open', () => {
     let s = halfOpen(c);
     for (let i = 1; i < k; i++) {
       const r = breakerTransition(s, ev('success', true, 1), c, T0 + 1000 + i);
-      expect(r).toEqual({ state: { ...s, halfOpenCalls: 0, halfOpenSuccesses: i } });
+      expect(r).toEqual({ state: { ...s, halfOpenCalls: 0, probeSlots: [], nextProbeAt: null, halfOpenSuccesses: i } });
       s = run(c, [[ACQUIRE, T0 + 1000 + i]], r.state).state;
       expect(s).toMatchObject({ state: 'half_open', halfOpenCalls: 1 });
     }
@@ -190,7 +190,7 @@ describe('half_open', () => {
     const s = halfOpen(c);
     expect(breakerTransition(s, ACQUIRE, c, T0 + 1001).admitted).toBe(false);
     const freed = breakerTransition(s, ev('neutral', true), c, T0 + 1002);
-    expect(freed).toEqual({ state: { ...s, halfOpenCalls: 0 } });
+    expect(freed).toEqual({ state: { ...s, halfOpenCalls: 0, probeSlots: [], nextProbeAt: null } });
     expect(breakerTransition(freed.state, ACQUIRE, c, T0 + 1003)).toMatchObject({ admitted: true, probe: true });
   });
   it.each([[1000, 60_000], [59_999, 60_000], [120_000, 120_000]])('openMs %i: probeSlotMs is %i', (openMs, slot) => expect(probeSlotMs(cfg({ openMs }))).toBe(slot));
@@ -201,7 +201,7 @@ describe('half_open', () => {
     const s = halfOpen(c);
     expect(s.nextProbeAt).toBe(tH + slot);
     expect(breakerTransition(s, ACQUIRE, c, tH + slot - 1)).toEqual({ state: s, admitted: false });
-    expect(breakerTransition(s, ACQUIRE, c, tH + slot)).toEqual({ state: { ...s, halfOpenCalls: 1, nextProbeAt: tH + 2 * slot }, admitted: true, probe: true, epoch: 1 });
+    expect(breakerTransition(s, ACQUIRE, c, tH + slot)).toEqual({ state: { ...s, halfOpenCalls: 1, probeSlots: [tH + slot], nextProbeAt: tH + 2 * slot }, admitted: true, probe: true, epoch: 1 });
   });
 });
 
@@ -270,30 +270,29 @@ type Cmd = typeof cmdArb extends fc.Arbitrary<infer C> ? C : never;
 /**
  * Drives the breaker like the executor: only admitted calls answer, with the probe flag and epoch they were
  * admitted with. `late`: a probe may answer at any later time, even after its half-open round ended (reopen,
- * close, force); otherwise probes unanswered when their round ends never answer. In both, probes of the current
- * round unanswered when the breaker expires their slots are dead (see the known limitation below). The probes
- * in flight are the unanswered ones of the current round.
+ * close, force); otherwise probes unanswered when their round ends never answer. In both, a probe of the current
+ * round unanswered for probeSlotMs is dead once the breaker has expired its slot (at the next acquire). The
+ * probes in flight are the unanswered ones of the current round; each answer carries its slot.
  */
 function simulate(c: BreakerConfig, cmds: Cmd[], late: boolean, seen = { concurrent: 0, expired: 0, stale: 0 }): boolean {
   const slot = probeSlotMs(c);
   let s = CLOSED;
   let now = T0;
   let round = 0;
-  let deadline = 0; // model of the half-open slot expiry
-  let calls: { probe: boolean; epoch: number | undefined }[] = [];
+  let calls: { probe: boolean; epoch: number | undefined; at: number }[] = [];
   const current = (k: (typeof calls)[number]) => k.probe && k.epoch === round;
   const inFlight = () => calls.filter(current).length;
   for (const cmd of cmds) {
     now += cmd.dt;
     let r: BreakerResult;
     if (cmd.op === 'acquire') {
-      if (s.state === 'half_open' && inFlight() >= c.halfOpenMaxCalls && now >= deadline) {
-        calls = calls.filter((k) => !current(k)); // every slot expired: those probes are dead
-        [deadline, seen.expired] = [now + slot, seen.expired + 1];
+      if (s.state === 'half_open') {
+        const dead = calls.filter((k) => current(k) && now - k.at >= slot); // their slots expire: those probes are dead
+        if (dead.length > 0) [calls, seen.expired] = [calls.filter((k) => !dead.includes(k)), seen.expired + 1];
       }
       r = breakerTransition(s, ACQUIRE, c, now);
-      if (r.transition === 'half_open') [round, deadline] = [round + 1, now + slot];
-      if (r.admitted) calls.push({ probe: r.probe === true, epoch: r.epoch });
+      if (r.transition === 'half_open') round++;
+      if (r.admitted) calls.push({ probe: r.probe === true, epoch: r.epoch, at: now });
       check((r.probe === true) === (r.admitted === true && r.state.state === 'half_open'), 'probe flag', r.state);
       check(r.epoch === (r.probe === true ? round : undefined), 'acquire epoch', r.state);
     } else if (cmd.op === 'answer') {
@@ -301,7 +300,7 @@ function simulate(c: BreakerConfig, cmds: Cmd[], late: boolean, seen = { concurr
       if (pool.length === 0) continue;
       const call = pool[cmd.pick % pool.length]!;
       calls.splice(calls.indexOf(call), 1);
-      r = breakerTransition(s, ev(cmd.outcome, call.probe, call.epoch), c, now);
+      r = breakerTransition(s, ev(cmd.outcome, call.probe, call.epoch, call.at), c, now);
       if (s.state === 'half_open' && call.probe && call.epoch !== round) {
         seen.stale++;
         check(r.state === s, 'a late answer from an earlier round is ignored', s);
@@ -314,13 +313,15 @@ function simulate(c: BreakerConfig, cmds: Cmd[], late: boolean, seen = { concurr
     const counters = [s.consecutiveFailures, s.windowCalls, s.windowFailures, s.halfOpenCalls, s.halfOpenSuccesses];
     check(CIRCUIT_STATES.includes(s.state) && counters.every((n) => Number.isInteger(n) && n >= 0) && s.windowFailures <= s.windowCalls, 'state/counters', s);
     check(s.probeEpoch === round, 'probeEpoch counts the half-open rounds', s);
-    if (s.state === 'closed') check(s.halfOpenCalls === 0 && s.halfOpenSuccesses === 0 && s.openedAt === null && s.nextProbeAt === null && !s.forced, 'closed shape', s);
+    if (s.state === 'closed') check(s.halfOpenCalls === 0 && s.probeSlots.length === 0 && s.halfOpenSuccesses === 0 && s.openedAt === null && s.nextProbeAt === null && !s.forced, 'closed shape', s);
     check((s.state === 'closed' || (s.lastSuccessAt === null && s.lastFailureAt === null)) && (s.consecutiveFailures === 0 || s.lastFailureAt !== null), 'success/failure stamps', s);
     if (s.state === 'half_open') {
       check(inFlight() <= c.halfOpenMaxCalls, `${inFlight()} probes in flight > halfOpenMaxCalls`, s);
       if (inFlight() >= 2) seen.concurrent++;
       check(s.halfOpenCalls <= c.halfOpenMaxCalls && s.halfOpenSuccesses < c.successThreshold, 'half-open counters', s);
-      check(s.halfOpenCalls === inFlight() && s.nextProbeAt === deadline, 'half-open state agrees with the model', s);
+      const slots = calls.filter(current).map((k) => k.at);
+      const agrees = s.halfOpenCalls === inFlight() && JSON.stringify(s.probeSlots) === JSON.stringify(slots) && s.nextProbeAt === (slots.length > 0 ? slots[0]! + slot : null);
+      check(agrees, 'half-open state agrees with the model', s);
     }
   }
   return true;
@@ -359,13 +360,27 @@ describe('property: half-open probe limit', () => {
     expect(results.map((r) => [r.admitted, r.epoch])).toEqual([[true, 2], [false, undefined]]);
   });
 
-  // KNOWN LIMITATION (unchanged): once nextProbeAt passes while half-open, the count resets to 1, freeing every
-  // slot at once (the epoch stays), even one taken 1 ms earlier although probeSlotMs says "unanswered for this long".
-  it.fails('slot expiry frees only the slots unanswered for probeSlotMs', () => {
+  it('slot expiry frees only the slots unanswered for probeSlotMs', () => {
     const c = cfg({ failureThreshold: 1, openMs: 1000, halfOpenMaxCalls: 2 });
     const slot = probeSlotMs(c);
     const tH = T0 + 1000; // A admitted at tH, B at tH + slot - 1; at tH + slot only A's slot has expired
     const { results } = run(c, [[ACQUIRE, tH], [ACQUIRE, tH + slot - 1], [ACQUIRE, tH + slot], [ACQUIRE, tH + slot + 1]], opened(c));
     expect(results.map((r) => r.admitted)).toEqual([true, true, true, false]); // B and C in flight: D must wait
+  });
+  it('a probe answering after its slot expired frees no other probe\'s slot', () => {
+    const c = cfg({ failureThreshold: 1, openMs: 1000, halfOpenMaxCalls: 2, successThreshold: 3 });
+    const slot = probeSlotMs(c);
+    const tH = T0 + 1000;
+    // A at tH, B at tH + slot - 1; C at tH + slot takes A's expired slot; then A answers (neutral and success alike).
+    const { state } = run(c, [[ACQUIRE, tH], [ACQUIRE, tH + slot - 1], [ACQUIRE, tH + slot]], opened(c));
+    expect(state).toMatchObject({ halfOpenCalls: 2, probeSlots: [tH + slot - 1, tH + slot], nextProbeAt: tH + 2 * slot - 1 });
+    for (const outcome of ['neutral', 'success'] as const) {
+      const late = breakerTransition(state, { type: outcome, probe: true, epoch: 1, slot: tH }, c, tH + slot + 5).state;
+      expect(late.probeSlots).toEqual([tH + slot - 1, tH + slot]);
+      expect(breakerTransition(late, ACQUIRE, c, tH + slot + 6).admitted).toBe(false);
+    }
+    // B's own answer frees B's slot, not C's.
+    const afterB = breakerTransition(state, { type: 'neutral', probe: true, epoch: 1, slot: tH + slot - 1 }, c, tH + slot + 5).state;
+    expect(afterB).toMatchObject({ halfOpenCalls: 1, probeSlots: [tH + slot], nextProbeAt: tH + 2 * slot });
   });
 });
