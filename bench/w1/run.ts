@@ -14,6 +14,12 @@ const STEPS = 5;
 const SUBMIT_CONCURRENCY = Number(process.env.W1_SUBMIT_CONCURRENCY ?? 64);
 /** W1's upstream: start it with startProcess([W1_STUB_ENTRY], {}, '/readyz'). */
 export const W1_STUB_ENTRY = fileURLToPath(new URL('./stub-server.mjs', import.meta.url));
+/**
+ * How often the harness looks for finished flows, in ms: each look probes the
+ * flows index once per unfinished flow, load on the machine under test, so
+ * not too often; latencies are exact to this much.
+ */
+const POLL_MS = Number(process.env.W1_POLL_MS ?? 100);
 const RETRY = { maxAttempts: 3, backoff: 'exponential', baseDelayMs: 100, multiplier: 2, jitter: 'none' };
 
 interface StubStats {
@@ -104,7 +110,7 @@ export async function runReboundW1(stubUrl: string, database: BenchDatabase, tag
           finished.set(r.id, performance.now());
         }
         if (performance.now() - started > 300_000) throw new Error(`only ${finished.size} of ${FLOWS} flows finished`);
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, POLL_MS));
       }
     } finally {
       await c.end();
