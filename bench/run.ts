@@ -58,7 +58,9 @@ function rows(r: Results): Row[] {
     const t = r.timers;
     out.push(
       { measure: `Timers: ${n(t.flows)} delays due within 1 s, lateness p50 / p99`, value: `${ms(t.delayLateness.p50Ms)} / ${ms(t.delayLateness.p99Ms)}`, baseline: '-', ratio: '-', target: 'p99 < 100 ms', met: t.target.met },
-      { measure: 'Timers: next step reaches the stub, late by p50 / p99', value: `${ms(t.httpArrivalLateness.p50Ms)} / ${ms(t.httpArrivalLateness.p99Ms)}`, baseline: '-', ratio: '-', target: '-', met: null },
+      ...(t.httpArrivalLateness
+        ? [{ measure: 'Timers: next step reaches the stub, late by p50 / p99', value: `${ms(t.httpArrivalLateness.p50Ms)} / ${ms(t.httpArrivalLateness.p99Ms)}`, baseline: '-', ratio: '-', target: '-', met: null }]
+        : []),
     );
   }
   if (r.analyze) {
