@@ -147,7 +147,8 @@ function acquire(s: BreakerState, config: BreakerConfig, now: number): BreakerRe
   // Half-open: slots unanswered for probeSlotMs expire, each on its own.
   const live = s.probeSlots.filter((at) => now - at < probeSlotMs(config));
   if (live.length >= config.halfOpenMaxCalls) return { state: s, admitted: false };
-  return { state: withSlots(s, [...live, now], config), admitted: true, probe: true, epoch: s.probeEpoch };
+  // Replicas' clocks and lock order differ: keep the slots sorted, oldest first.
+  return { state: withSlots(s, [...live, now].sort((x, y) => x - y), config), admitted: true, probe: true, epoch: s.probeEpoch };
 }
 
 /** Frees the slot of a probe admitted at `slot` (the oldest when unknown); nothing when it already expired. */

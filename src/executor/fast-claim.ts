@@ -23,8 +23,13 @@ export function enableFastClaim(tx: FlowTx, o: FastClaimOptions): void {
     reserve(n) {
       const slots = o.reserve(n);
       let held = slots;
-      // Held slots go back if the transaction rolls back.
-      if (slots > 0) tx.afterRollback.push(() => o.release(held));
+      // Held slots go back if the transaction rolls back (once, however often the hooks run).
+      if (slots > 0) {
+        tx.afterRollback.push(() => {
+          o.release(held);
+          held = 0;
+        });
+      }
       return {
         slots,
         accept(rows: (StepRow & { dueAt: Date; claimedAt: Date })[]) {

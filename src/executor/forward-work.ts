@@ -152,8 +152,8 @@ async function offerTask(ctx: WorkContext, step: ClaimedStep, number: number, st
       step,
       ctx.owner,
       `status = 'scheduled', due_action = 'task_wait', run_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
-       task_type = $2, task_input = $3, task_id = NULL`,
-      [task.type, JSON.stringify(task.input ?? null)],
+       task_type = $2, task_input = $3, task_id = NULL, task_probe = $4`,
+      [task.type, JSON.stringify(task.input ?? null), gate?.admitted && gate.probe ? JSON.stringify({ epoch: gate.epoch, slot: gate.slot }) : null],
     );
     if (!ok) return;
     noteStarted(tx, step, { taskType: task.type });

@@ -43,6 +43,7 @@ export function createGroupCommitter(options: GroupCommitterOptions) {
       const results = await options.db.transaction(async (client: pg.PoolClient) => {
         // A transient failure retries the whole batch: undo what the previous try reserved.
         rollback();
+        txs = new Map(); // undone: if opening the new ones fails, nothing is undone twice
         txs = await openFlowTxs(client, batch.map((item) => item.flowId));
         for (const tx of txs.values()) options.prepare?.(tx);
         const out: unknown[] = [];

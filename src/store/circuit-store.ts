@@ -2,7 +2,7 @@
 // FOR UPDATE, so replicas recording at the same instant never lose a count
 // and half-open probes are limited across all of them.
 import type pg from 'pg';
-import { breakerTransition, DEFAULT_BREAKER_CONFIG, type BreakerConfig, type BreakerEvent, type BreakerResult, type BreakerState } from '../domain/breaker.js';
+import { breakerTransition, DEFAULT_BREAKER_CONFIG, probeSlotMs, type BreakerConfig, type BreakerEvent, type BreakerResult, type BreakerState } from '../domain/breaker.js';
 import type { CircuitState } from '../domain/statuses.js';
 import { CIRCUIT_CHANNEL } from './channels.js';
 
@@ -45,11 +45,27 @@ export const CIRCUIT_COLUMNS = `key, state, config, consecutive_failures AS "con
 const ms = (d: Date | null) => (d ? d.getTime() : null);
 const date = (n: number | null) => (n === null ? null : new Date(n));
 
+/**
+ * The probe slots of a row. Only a half-open breaker has any. A row written by
+ * a replica that predates probe_slots (a rolling upgrade) has a
+ * half_open_calls that disagrees with them: it wins, new slots dated as that
+ * replica would expire them (one probe slot before next_probe_at).
+ */
+function probeSlotsOf(row: CircuitRow, config: BreakerConfig): number[] {
+  if (row.state !== 'half_open') return [];
+  const slots = (row.probeSlots ?? []).map(Number);
+  if (slots.length === row.halfOpenCalls) return slots;
+  if (slots.length > row.halfOpenCalls) return slots.slice(slots.length - row.halfOpenCalls);
+  const at = row.nextProbeAt ? row.nextProbeAt.getTime() - probeSlotMs(config) : Date.now();
+  return [...slots, ...Array<number>(row.halfOpenCalls - slots.length).fill(at)].sort((x, y) => x - y);
+}
+
 export function toRecord(row: CircuitRow): CircuitRecord {
+  const config = { ...DEFAULT_BREAKER_CONFIG, ...row.config };
   return {
     key: row.key,
     configured: row.config,
-    config: { ...DEFAULT_BREAKER_CONFIG, ...row.config },
+    config,
     breaker: {
       state: row.state,
       consecutiveFailures: row.consecutiveFailures,
@@ -57,7 +73,7 @@ export function toRecord(row: CircuitRow): CircuitRecord {
       windowFailures: row.windowFailures,
       windowStartedAt: ms(row.windowStartedAt),
       halfOpenCalls: row.halfOpenCalls,
-      probeSlots: (row.probeSlots ?? []).map(Number),
+      probeSlots: probeSlotsOf(row, config),
       halfOpenSuccesses: row.halfOpenSuccesses,
       openedAt: ms(row.openedAt),
       nextProbeAt: ms(row.nextProbeAt),

@@ -39,6 +39,8 @@ export interface StepRow {
   taskInput: unknown;
   taskWorkerId: string | null;
   taskClaimedAt: Date | null;
+  /** The breaker probe the task was offered as (its answer frees that slot); null when it was not one. */
+  taskProbe: { epoch: number; slot: number } | null;
   completionOrder: string | null;
   compensationStatus: CompensationStatus | null;
   compensationError: unknown;
@@ -61,7 +63,7 @@ export function STEP_COLUMNS(alias: string): string {
     ${a}.output, ${a}.error, ${a}.last_delay_ms AS "lastDelayMs", ${a}.first_failure_at AS "firstFailureAt", ${a}.first_error_type AS "firstErrorType",
     ${a}.run_at AS "runAt", ${a}.due_action AS "dueAction", ${a}.lease_owner AS "leaseOwner",
     ${a}.lease_expires_at AS "leaseExpiresAt", ${a}.task_type AS "taskType", ${a}.task_id AS "taskId",
-    ${a}.task_input AS "taskInput", ${a}.task_worker_id AS "taskWorkerId", ${a}.task_claimed_at AS "taskClaimedAt",
+    ${a}.task_input AS "taskInput", ${a}.task_worker_id AS "taskWorkerId", ${a}.task_claimed_at AS "taskClaimedAt", ${a}.task_probe AS "taskProbe",
     ${a}.completion_order::text AS "completionOrder", ${a}.compensation_status AS "compensationStatus",
     ${a}.compensation_error AS "compensationError", ${a}.compensation_attempt AS "compensationAttempt",
     ${a}.started_at AS "startedAt", ${a}.finished_at AS "finishedAt"`;

@@ -52,7 +52,7 @@ export async function answerTask(
       executedBy: step.taskWorkerId ?? 'worker',
     };
     const error = answer.ok ? undefined : classify(answer.failure, deps.patterns());
-    if (!compensating) await recordTaskBreakerOutcome(tx.client, step.definition, error?.errorType ?? null, deps.now());
+    if (!compensating) await recordTaskBreakerOutcome(tx.client, step.definition, step.taskProbe, error?.errorType ?? null, deps.now());
     if (answer.ok) {
       if (compensating) return recordCompensationSuccess(tx, step, { attempt: info, owner });
       return (await recordStepSuccess(tx, step, answer.output, { owner, attempt: info })) !== undefined;

@@ -263,4 +263,33 @@ describe('task steps', () => {
     const late = await complete(task.id, { late: true });
     expect([beat.statusCode, late.statusCode]).toEqual([409, 409]);
   }, 30_000);
+
+  it('a worker answer counts for the breaker as what its task was offered as: one offered before the breaker opened is no probe', async () => {
+    const type = `probe-${randomUUID().slice(0, 8)}`;
+    const key = `task:${type}`;
+    const circuit = async () => ((await h.app.inject({ method: 'GET', url: `/v1/circuits/${key}` })).json() as { state: string }).state;
+    const once = { retry: { maxAttempts: 1 } };
+    const config = { failureThreshold: 1, openMs: 300, halfOpenMaxCalls: 1, successThreshold: 1 };
+    expect((await h.app.inject({ method: 'PUT', url: `/v1/circuits/${key}`, payload: config })).statusCode).toBe(200);
+    // C is offered while the breaker is closed; its worker holds it.
+    expect((await h.submit(taskFlow(type, once))).statusCode).toBe(202);
+    const c = await pollOne(type);
+    // A fails: the breaker opens.
+    expect((await h.submit(taskFlow(type, once))).statusCode).toBe(202);
+    const a = await pollOne(type);
+    expect((await fail(a.id, { message: 'down', type: 'unavailable' })).statusCode).toBe(200);
+    expect(await circuit()).toBe('open');
+    expect((await heartbeat(c.id)).statusCode).toBe(200);
+    // Past openMs, B is offered as the half-open round's one probe.
+    await sleep(config.openMs + 50);
+    expect((await h.submit(taskFlow(type, once))).statusCode).toBe(202);
+    const b = await pollOne(type);
+    expect((await heartbeat(c.id)).statusCode).toBe(200);
+    // C's success is an ordinary call: it neither closes the breaker nor frees B's slot.
+    expect((await complete(c.id, { ok: 'c' })).statusCode).toBe(200);
+    expect(await circuit()).toBe('half_open');
+    // B's success is the probe's: it closes it.
+    expect((await complete(b.id, { ok: 'b' })).statusCode).toBe(200);
+    expect(await circuit()).toBe('closed');
+  });
 });

@@ -367,6 +367,15 @@ describe('property: half-open probe limit', () => {
     const { results } = run(c, [[ACQUIRE, tH], [ACQUIRE, tH + slot - 1], [ACQUIRE, tH + slot], [ACQUIRE, tH + slot + 1]], opened(c));
     expect(results.map((r) => r.admitted)).toEqual([true, true, true, false]); // B and C in flight: D must wait
   });
+  it('keeps the slots oldest first when acquires arrive out of time order (replica clocks differ)', () => {
+    const c = cfg({ failureThreshold: 1, openMs: 1000, halfOpenMaxCalls: 3 });
+    const slot = probeSlotMs(c);
+    const tH = T0 + 1000;
+    const { state } = run(c, [[ACQUIRE, tH + 50], [ACQUIRE, tH + 80], [ACQUIRE, tH + 60]], opened(c));
+    expect(state).toMatchObject({ halfOpenCalls: 3, probeSlots: [tH + 50, tH + 60, tH + 80], nextProbeAt: tH + 50 + slot });
+    // An answer that does not know its slot frees the oldest.
+    expect(breakerTransition(state, ev('neutral', true, 1), c, tH + 100).state.probeSlots).toEqual([tH + 60, tH + 80]);
+  });
   it('a probe answering after its slot expired frees no other probe\'s slot', () => {
     const c = cfg({ failureThreshold: 1, openMs: 1000, halfOpenMaxCalls: 2, successThreshold: 3 });
     const slot = probeSlotMs(c);

@@ -25,6 +25,8 @@ export async function settleAndRelease(tx: FlowTx, stepId: string, settle: State
     return result.rowCount === 1 ? [] : undefined;
   }
   const claimer = tx.readyClaimer;
+  // A slot for every dependent, ready or not (only the statement knows): the
+  // unused ones go back as soon as it answers.
   const reservation = claimer?.reserve(dependents);
   const n = settle.values.length;
   const { rows } = await tx.client.query<ReleasedRow>(prepared(releaseStatement(settle.text, n), [
