@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       leaseMs: config.leaseMs,
       notifier,
       addressPolicy,
-      onClaimed: (step) => metrics.executorLag.observe(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000),
+      onLag: (seconds) => metrics.executorLag.observe(seconds),
     });
     metrics.setInflightSource(executor.inflightCount);
     background.push(

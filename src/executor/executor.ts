@@ -21,6 +21,7 @@ import { runDueWork } from './forward-work.js';
 import type { Notifier } from './notifier.js';
 import type { AddressPolicy } from '../domain/address-policy.js';
 import { createHttpAgent, type Resolver } from './runners/http-runner.js';
+import { fireDueTimers } from '../store/timer-firing.js';
 import type { WorkContext } from './work-context.js';
 
 export interface ExecutorOptions {
@@ -41,8 +42,8 @@ export interface ExecutorOptions {
   batchSize?: number;
   /** How long stop() waits for in-flight work, in ms. Defaults to 10 s. */
   drainMs?: number;
-  /** Observes each claim: how late the row was, in seconds. */
-  onClaimed?: (step: ClaimedStep) => void;
+  /** Observes how late each claimed row, and each timer fired in bulk, was taken up, in seconds. */
+  onLag?: (seconds: number) => void;
   /** Addresses http steps and compensations may reach; undefined allows any (tests only). */
   addressPolicy?: AddressPolicy;
   /** Name resolution for http steps (injectable for tests). */
@@ -120,7 +121,7 @@ export function createExecutor(options: ExecutorOptions) {
   }
 
   function launch(step: ClaimedStep): void {
-    options.onClaimed?.(step);
+    options.onLag?.(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000);
     const work = runDueWork(ctx, step)
       .catch((error: unknown) => logger.error({ err: error, flowId: step.flowId, stepId: step.stepId }, 'step work failed; the lease will expire and it will be retried'))
       .finally(() => {
@@ -130,9 +131,35 @@ export function createExecutor(options: ExecutorOptions) {
     inflight.set(step.id, work);
   }
 
+  /** Timers fired in bulk per transaction at most. */
+  const TIMER_BATCH = 500;
+  /** Transactions firing timers at once, on disjoint flows. */
+  const TIMER_PARTS = 2;
+  /** Least time between two looks for due timers, in ms, unless the last one was full. */
+  const TIMER_LOOK_MS = 20;
+  let nextTimerLook = 0;
+
+  /** Fires due timers in bulk (they need no execution slot); true when more may be due at once. */
+  async function fireTimers(): Promise<boolean> {
+    if (Date.now() < nextTimerLook) return false;
+    try {
+      const parts = await Promise.all(Array.from({ length: TIMER_PARTS }, (_, part) => fireDueTimers(options.db, owner, TIMER_BATCH, part, TIMER_PARTS)));
+      for (const ms of parts.flatMap((r) => r.lateMs)) options.onLag?.(ms / 1000);
+      const more = parts.some((r) => r.fired === TIMER_BATCH);
+      nextTimerLook = more ? 0 : Date.now() + TIMER_LOOK_MS;
+      return more;
+    } catch (error) {
+      // The claim loop still takes them up one by one.
+      logger.warn({ err: error }, 'firing timers in bulk failed');
+      nextTimerLook = Date.now() + pollIntervalMs;
+      return false;
+    }
+  }
+
   async function loop(): Promise<void> {
     let failures = 0;
     while (running) {
+      if (await fireTimers()) continue;
       const capacity = free();
       try {
         if (capacity > 0) {
@@ -143,7 +170,8 @@ export function createExecutor(options: ExecutorOptions) {
           if (rows.length === limit) continue;
           await bell.wait(await untilNextDue());
         } else {
-          await bell.wait(pollIntervalMs);
+          // Every slot busy: still look for due timers now and then (they need none).
+          await bell.wait(Math.min(pollIntervalMs, 100));
         }
       } catch (error) {
         failures++;

@@ -5,10 +5,14 @@ import type pg from 'pg';
 import { FLOW_COLUMNS, FlowTx, writeAttempts, type FlowRow } from './flow-tx.js';
 import { prepared } from './prepared.js';
 
-/** Locks the flows (in id order, the order every batch uses) and opens a FlowTx for each that exists. */
-export async function openFlowTxs(client: pg.PoolClient, flowIds: string[]): Promise<Map<string, FlowTx>> {
+/**
+ * Locks the flows (in id order, the order every batch uses) and opens a
+ * FlowTx for each that exists. `columns`: FLOW_COLUMNS, or a leaner list for
+ * a caller that knows which fields its transitions read.
+ */
+export async function openFlowTxs(client: pg.PoolClient, flowIds: string[], columns = FLOW_COLUMNS): Promise<Map<string, FlowTx>> {
   const ids = [...new Set(flowIds)].sort();
-  const { rows } = await client.query<FlowRow>(prepared(`SELECT ${FLOW_COLUMNS} FROM flows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]));
+  const { rows } = await client.query<FlowRow>(prepared(`SELECT ${columns} FROM flows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]));
   return new Map(rows.map((row) => [row.id, new FlowTx(client, row, 'executor')]));
 }
 

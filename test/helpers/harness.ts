@@ -108,7 +108,7 @@ export async function startHarness(
       notifier,
       addressPolicy: createAddressPolicy(config.httpAllowedHosts),
       pollIntervalMs: 200,
-      onClaimed: (step) => metrics.executorLag.observe(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000),
+      onLag: (seconds) => metrics.executorLag.observe(seconds),
       ...options.executor,
       ...extra,
     });

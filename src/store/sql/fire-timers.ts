@@ -1,0 +1,53 @@
+// Due delay steps fired in bulk, without being claimed (see timer-firing.ts).
+//
+// DUE_TIMERS finds plain parked timers that are due (index steps_run_at_idx),
+// oldest first, without locking them: their flows are locked first, in id
+// order like every other writer, and FIRE_TIMERS then only touches rows
+// still parked. FIRE_TIMERS succeeds them as their one attempt would, and in
+// the same statement decrements the counters of their dependents: those with
+// nothing left to wait for become due now, for the claim loop.
+
+/**
+ * Plain timers only: no alternative or recovery in play (those take the
+ * claimed path). Of flows in part $3 of $2 (by a hash of the flow id), so
+ * parallel transactions take disjoint flows.
+ */
+export const DUE_TIMERS = `
+SELECT id, flow_id AS "flowId"
+  FROM steps
+ WHERE run_at <= now() AND due_action = 'timer' AND lease_owner IS NULL AND status = 'running'
+   AND alternative_id IS NULL AND strategy IS NULL AND NOT correction_rerun
+   AND (hashtext(flow_id::text) & 2147483647) % $2::int = $3::int
+ ORDER BY run_at
+ LIMIT $1`;
+
+export const FIRE_TIMERS = `
+WITH fired AS (
+  UPDATE steps s
+     SET status = 'succeeded', output = 'null', quality = 1, attempt = s.attempt + 1,
+         counted_attempts = s.counted_attempts + 1, attempts_total = s.attempts_total + 1,
+         finished_at = now(), run_at = NULL, due_action = NULL, lease_owner = NULL, lease_expires_at = NULL,
+         task_id = NULL, completion_order = nextval('step_completion_order_seq'), updated_at = now()
+    FROM (SELECT id, run_at AS due_at FROM steps WHERE id = ANY($1::uuid[])) o
+   WHERE s.id = o.id AND s.run_at <= now() AND s.due_action = 'timer' AND s.lease_owner IS NULL
+     AND s.status = 'running' AND s.alternative_id IS NULL AND s.strategy IS NULL AND NOT s.correction_rerun
+  RETURNING s.id, s.flow_id, s.step_id, s.position, s.attempt, s.started_at, o.due_at),
+due AS (
+  SELECT d.id, count(*)::int AS n
+    FROM fired f JOIN steps d ON d.flow_id = f.flow_id AND f.step_id = ANY(d.depends_on)
+   WHERE d.status = 'pending'
+   GROUP BY d.id),
+released AS (
+  UPDATE steps d
+     SET pending_deps = d.pending_deps - due.n,
+         status = CASE WHEN d.pending_deps = due.n THEN 'scheduled' ELSE d.status END,
+         run_at = CASE WHEN d.pending_deps = due.n THEN now() ELSE d.run_at END,
+         due_action = CASE WHEN d.pending_deps = due.n THEN 'attempt' ELSE d.due_action END,
+         updated_at = now()
+    FROM due
+   WHERE d.id = due.id AND d.status = 'pending'
+  RETURNING d.id)
+SELECT f.id, f.flow_id AS "flowId", f.step_id AS "stepId", f.attempt, f.started_at AS "startedAt", f.due_at AS "dueAt",
+       (SELECT count(*)::int FROM released) AS released
+  FROM fired f
+ ORDER BY f.flow_id, f.position`;

@@ -1,0 +1,97 @@
+// Due timers fired in bulk: the delay steps due now succeed in one
+// transaction with a few statements, however many there are, and without an
+// execution slot each. A burst of timers then fires on time even while the
+// executor is busy with the work they release. Only plain timers (no
+// alternative, no recovery in play) of live flows go this way; any other
+// timer is left to the claim loop, which handles every case.
+import { v7 as uuidv7 } from 'uuid';
+import { isTerminalFlowStatus } from '../domain/statuses.js';
+import type { Database } from './database.js';
+import { FLOW_COLUMNS, type FlowTx } from './flow-tx.js';
+import { finishAll, openFlowTxs } from './flow-tx-batch.js';
+import { prepared } from './prepared.js';
+import { DUE_TIMERS, FIRE_TIMERS } from './sql/fire-timers.js';
+import { settleSteps } from './transitions/flow-progress.js';
+
+export interface FiredTimers {
+  /** Timers fired. */
+  fired: number;
+  /** Steps their firing made due. */
+  released: number;
+  /** How late each fired, in ms (its firing's commit time minus its due time). */
+  lateMs: number[];
+}
+
+/**
+ * The flow fields firing a timer reads (status, counters, event seq, notify):
+ * the plan and the input, the largest, stay unread.
+ */
+const TIMER_FLOW_COLUMNS = FLOW_COLUMNS.replace('input, labels, plan,', 'NULL AS input, labels, NULL AS plan,');
+
+interface FiredRow {
+  id: string;
+  flowId: string;
+  stepId: string;
+  attempt: number;
+  startedAt: Date | null;
+  dueAt: Date;
+  released: number;
+}
+
+/**
+ * Fires up to `limit` due timers of the flows in `part` of `parts` (see
+ * DUE_TIMERS); `executedBy` is recorded as their attempts' executor.
+ */
+export async function fireDueTimers(db: Database, executedBy: string, limit: number, part = 0, parts = 1): Promise<FiredTimers> {
+  const { rows: due } = await db.query<{ id: string; flowId: string }>(prepared(DUE_TIMERS, [limit, parts, part]));
+  if (due.length === 0) return { fired: 0, released: 0, lateMs: [] };
+  let txs = new Map<string, FlowTx>();
+  let fired: FiredRow[] = [];
+  await db.transaction(async (client) => {
+    txs = await openFlowTxs(client, due.map((t) => t.flowId), TIMER_FLOW_COLUMNS);
+    const live = due.filter((t) => {
+      const tx = txs.get(t.flowId);
+      return tx !== undefined && !isTerminalFlowStatus(tx.flow.status);
+    });
+    if (live.length === 0) return;
+    fired = (await client.query<FiredRow>(prepared(FIRE_TIMERS, [live.map((t) => t.id)]))).rows;
+    const now = new Date();
+    for (const row of fired) record(txs.get(row.flowId)!, row, executedBy, now);
+    await finishAll(client, [...txs.values()]);
+  });
+  const committedAt = Date.now();
+  for (const tx of txs.values()) {
+    db.facts.emit(tx.facts);
+    for (const hook of tx.afterCommit) hook();
+  }
+  return {
+    fired: fired.length,
+    released: fired[0]?.released ?? 0,
+    lateMs: fired.map((row) => Math.max(0, committedAt - row.dueAt.getTime())),
+  };
+}
+
+/** What the step's one attempt would have recorded: the attempt, its event, the flow's progress. */
+function record(tx: FlowTx, row: FiredRow, executedBy: string, now: Date): void {
+  const startedAt = row.startedAt ?? row.dueAt;
+  const durationMs = Math.max(0, now.getTime() - startedAt.getTime());
+  tx.attempts.push({
+    id: uuidv7(),
+    step_row_id: row.id,
+    flow_id: row.flowId,
+    step_id: row.stepId,
+    phase: 'forward',
+    alternative_id: null,
+    number: row.attempt,
+    outcome: 'succeeded',
+    error: null,
+    executed_by: executedBy,
+    started_at: startedAt.toISOString(),
+    finished_at: now.toISOString(),
+    duration_ms: durationMs,
+    strategy: null,
+  });
+  tx.fact({ kind: 'attempt', stepKind: 'delay', outcome: 'succeeded', durationMs });
+  tx.event('step.succeeded', row.stepId, { attempt: row.attempt, alternativeId: null, strategy: null, quality: 1 });
+  settleSteps(tx, 1);
+}
