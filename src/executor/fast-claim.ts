@@ -1,6 +1,7 @@
 // Wires the fast path into a FlowTx: steps the transaction makes due are
 // claimed by this executor in the same statement that releases them
 // (capacity permitting) and started as soon as the transaction commits.
+import { isTerminalFlowStatus } from '../domain/statuses.js';
 import type { FlowTx } from '../store/flow-tx.js';
 import type { StepRow } from '../store/step-row.js';
 import type { ClaimedStep } from './claimed-step.js';
@@ -48,6 +49,11 @@ export function enableFastClaim(tx: FlowTx, o: FastClaimOptions): void {
             flowTraceparent: f.traceparent,
           }));
           tx.afterCommit.push(() => {
+            // A later outcome in the same transaction may have ended the flow (its steps cancelled): start nothing then.
+            if (isTerminalFlowStatus(tx.flow.status) || tx.flow.status === 'compensating') {
+              o.release(claimed.length);
+              return;
+            }
             for (const step of claimed) o.launch(step);
           });
         },

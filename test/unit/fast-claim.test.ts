@@ -54,6 +54,20 @@ describe('fast claim slot accounting', () => {
     undo();
     expect(pool.free).toBe(4);
   });
+  it.each(['failed', 'cancelled', 'compensating'])('starts nothing when a later outcome of the transaction left the flow %s, and returns the slots', (status) => {
+    const { tx, pool, commit } = setup(5);
+    tx.readyClaimer!.reserve(2).accept([row('a'), row('b')]);
+    (tx.flow as { status: string }).status = status;
+    commit();
+    expect([pool.launched, pool.free]).toEqual([0, 5]);
+  });
+  it('still starts them when the flow is only waiting on a person elsewhere', () => {
+    const { tx, pool, commit } = setup(5);
+    tx.readyClaimer!.reserve(1).accept([row('a')]);
+    (tx.flow as { status: string }).status = 'waiting';
+    commit();
+    expect([pool.launched, pool.free]).toEqual([1, 4]);
+  });
   it('no capacity: nothing is held, nothing is returned', () => {
     const { tx, pool, undo } = setup(0);
     const r = tx.readyClaimer!.reserve(2);
