@@ -2,8 +2,8 @@
 // answers 200 at once and records when the key first arrived (epoch ms, this
 // machine's clock, the same one PostgreSQL stamps with). GET /arrivals
 // returns {key: ms, ...}; `repeats` counts calls for a key already seen.
-import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
+import { readKey } from '../lib/key-body.mjs';
 
 const arrivals = new Map();
 let repeats = 0;
@@ -15,16 +15,7 @@ const server = createServer((req, res) => {
     return;
   }
   const at = Date.now();
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    let key = '';
-    try {
-      key = String(JSON.parse(Buffer.concat(chunks).toString()).key);
-    } catch {
-      res.writeHead(400).end();
-      return;
-    }
+  readKey(req, res, (key) => {
     if (arrivals.has(key)) repeats++;
     else arrivals.set(key, at);
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');

@@ -1,9 +1,9 @@
 // W1's upstream, in its own process: POST /op with {key} answers 200 at once,
 // except the first call for a key whose hash mod 10 == 0 answers 503. Counts
 // calls and duplicate successes per key; GET /stats reports them.
-import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
+import { readKey } from '../lib/key-body.mjs';
 
 const calls = new Map();
 const succeeded = new Map();
@@ -16,16 +16,7 @@ const server = createServer((req, res) => {
     return;
   }
   if (req.method === 'GET' && req.url === '/readyz') return void res.writeHead(200).end('ok');
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    let key = '';
-    try {
-      key = String(JSON.parse(Buffer.concat(chunks).toString()).key);
-    } catch {
-      res.writeHead(400).end();
-      return;
-    }
+  readKey(req, res, (key) => {
     total++;
     const n = (calls.get(key) ?? 0) + 1;
     calls.set(key, n);
