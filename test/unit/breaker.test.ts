@@ -1,8 +1,11 @@
+// The circuit breaker state machine, case by case: closed, failure-rate mode,
+// open, half-open, probe rounds, operator commands.
 import { describe, expect, it } from 'vitest';
 import { breakerTransition, CLOSED, countsAgainstBreaker, effectiveCircuitState, probeSlotMs } from '../../src/domain/breaker.js';
 import type { BreakerEvent, BreakerState } from '../../src/domain/breaker.js';
 import { ERROR_TYPES } from '../../src/domain/statuses.js';
 import { ACQUIRE, cfg, ev, halfOpen, opened, openShape, OUTCOMES, run, T0, times } from '../helpers/breaker-fixtures.js';
+
 describe('countsAgainstBreaker', () => {
   it('is true for exactly timeout, network, rate_limited and unavailable', () => {
     expect(ERROR_TYPES.filter(countsAgainstBreaker)).toEqual(['timeout', 'network', 'rate_limited', 'unavailable']);
