@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../helpers/service-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { startEffectStub } from '../helpers/effect-stub.js';
-import { flowsWithSeqGaps, relaxStubBreaker, SERVICE_ENV, share, sequentialPlan, service, submitAll, waitTerminal } from './durability-helpers.js';
+import { flowsWithSeqGaps, query, relaxStubBreaker, SERVICE_ENV, share, sequentialPlan, service, submitAll, waitTerminal } from './durability-helpers.js';
 
 const FLOWS = 300;
 const STEPS = 5;
@@ -19,6 +19,21 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** The replica whose executor holds the most step leases now (owners are `host:pid:random`). */
+async function busiestReplica(url: string, replicas: ServiceProcess[]): Promise<ServiceProcess> {
+  for (let i = 0; i < 50; i++) {
+    const rows = await query<{ owner: string; n: number }>(
+      url,
+      `SELECT lease_owner AS owner, count(*)::int AS n FROM steps WHERE lease_owner IS NOT NULL AND lease_expires_at > now() GROUP BY 1 ORDER BY 2 DESC LIMIT 1`,
+    );
+    const pid = Number(rows[0]?.owner.split(':')[1]);
+    const busiest = replicas.find((r) => r.child.pid === pid);
+    if (busiest && rows[0]!.n >= 5) return busiest;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no replica held 5 leases within 1 s');
+}
+
 describe('replicas', () => {
   it('two of three replicas finish the work of a killed one within LEASE_MS + 10 s, never running a step twice at once', async () => {
     database = await createTestDatabase();
@@ -30,9 +45,11 @@ describe('replicas', () => {
     const plans = Array.from({ length: FLOWS }, (_, i) => sequentialPlan(`replica-${i}`, stub.url, STEPS));
     const ids = await submitAll(() => replicas[turn++ % replicas.length]!.baseUrl, plans);
 
-    // Kill the replica once it is busy: steps it holds stay leased until LEASE_MS passes.
-    const victim = replicas[0]!;
+    // Kill the replica holding the most leases once it is busy: steps it holds stay leased until LEASE_MS
+    // passes. (Whichever replica claims first keeps its flows, the next step being claimed by the
+    // transaction that completes the previous one, so a replica picked blindly may be idle.)
     await new Promise((r) => setTimeout(r, 500));
+    const victim = await busiestReplica(database.url, replicas);
     const killedAt = Date.now();
     victim.kill('SIGKILL');
     await victim.exited;
@@ -57,7 +74,7 @@ describe('replicas', () => {
         `${(error as Error).message}\nstatus counts: ${JSON.stringify(counts)} after ${finishedMs} ms; deliveries: ${stub.deliveries.length}, aborted by the kill: ${aborted}, delivered again after it: ${stub.deliveries.filter((d) => d.startedAt > killedAt).length}, overlaps: ${JSON.stringify(stub.overlaps.slice(0, 5))}`,
       );
     } finally {
-      for (const r of replicas.slice(1)) r.kill('SIGTERM');
+      for (const r of replicas.filter((r) => r !== victim)) r.kill('SIGTERM');
       await Promise.all(replicas.map((r) => r.exited));
       await stub.close();
     }
