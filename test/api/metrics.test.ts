@@ -1,21 +1,14 @@
 // /metrics after flows with failures and recoveries: counters move by exactly
 // what the test caused, with the right labels; the text parses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { closeHarnessWithUpstream, startHarnessWithUpstream, type Harness } from '../helpers/harness.js';
 import { parsePrometheusText, valueOf, type Sample } from '../helpers/prometheus-text.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import type { Upstream } from '../helpers/upstream.js';
 
 let h: Harness;
 let up: Upstream;
-beforeAll(async () => {
-  h = await startHarness();
-  up = await startUpstream();
-  await h.relaxBreaker(up.url);
-});
-afterAll(async () => {
-  await h.close();
-  await up.close();
-});
+beforeAll(async () => ({ h, up } = await startHarnessWithUpstream()));
+afterAll(() => closeHarnessWithUpstream(h, up));
 
 const scrape = async (): Promise<Sample[]> => parsePrometheusText((await h.app.inject({ method: 'GET', url: '/metrics' })).body);
 const fast = { maxAttempts: 3, backoff: 'constant', baseDelayMs: 10, jitter: 'none' };

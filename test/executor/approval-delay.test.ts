@@ -1,8 +1,8 @@
 // `approval` steps (escalations of kind approval: complete, abort, expiry) and
 // `delay` steps (durable timers, also across an executor replacement).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { startHarness, closeHarnessWithUpstream, startHarnessWithUpstream, type Harness } from '../helpers/harness.js';
+import type { Upstream } from '../helpers/upstream.js';
 
 interface Escalation {
   id: string;
@@ -19,15 +19,8 @@ interface Escalation {
 
 let h: Harness;
 let up: Upstream;
-beforeAll(async () => {
-  h = await startHarness();
-  up = await startUpstream();
-  await h.relaxBreaker(up.url);
-});
-afterAll(async () => {
-  await h.close();
-  await up.close();
-});
+beforeAll(async () => ({ h, up } = await startHarnessWithUpstream()));
+afterAll(() => closeHarnessWithUpstream(h, up));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

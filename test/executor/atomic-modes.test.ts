@@ -1,24 +1,19 @@
 // Atomic modes and compensation, with the compensation order checked at the
 // upstream; cancel with and without compensation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { closeHarnessWithUpstream, startHarnessWithUpstream, type Harness } from '../helpers/harness.js';
+import type { Upstream } from '../helpers/upstream.js';
 
 let h: Harness;
 let up: Upstream;
 beforeAll(async () => {
-  h = await startHarness();
-  up = await startUpstream();
-  await h.relaxBreaker(up.url);
+  ({ h, up } = await startHarnessWithUpstream());
   up.on('/ok', (r) => ({ body: { id: `res-${(r.body as { step?: string } | null)?.step ?? 'x'}` } }));
   up.on('/fail', () => ({ status: 500, body: { message: 'broken' } }));
   up.on('/undo', () => ({ body: { undone: true } }));
   up.on('/slow', () => ({ delayMs: 3000, body: { slow: true } }));
 });
-afterAll(async () => {
-  await h.close();
-  await up.close();
-});
+afterAll(() => closeHarnessWithUpstream(h, up));
 
 const noRetry = { maxAttempts: 1 };
 function step(id: string, path: string, extra: Record<string, unknown> = {}) {

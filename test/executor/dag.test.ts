@@ -1,20 +1,13 @@
 // Sequential and parallel DAGs against a real upstream; data passed between
 // steps with expressions; joins; noop steps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { closeHarnessWithUpstream, startHarnessWithUpstream, type Harness } from '../helpers/harness.js';
+import type { Upstream } from '../helpers/upstream.js';
 
 let h: Harness;
 let up: Upstream;
-beforeAll(async () => {
-  h = await startHarness();
-  up = await startUpstream();
-  await h.relaxBreaker(up.url);
-});
-afterAll(async () => {
-  await h.close();
-  await up.close();
-});
+beforeAll(async () => ({ h, up } = await startHarnessWithUpstream()));
+afterAll(() => closeHarnessWithUpstream(h, up));
 
 const post = (path: string, body?: unknown) => ({ kind: 'http', request: { method: 'POST', url: `${up.url}${path}`, ...(body !== undefined ? { body } : {}) } });
 

@@ -2,20 +2,13 @@
 // crashed executor whose lease must run out before another replica retries
 // the in-flight attempt with the same Idempotency-Key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { startUpstream, type RecordedRequest, type Upstream } from '../helpers/upstream.js';
+import { startHarness, closeHarnessWithUpstream, startHarnessWithUpstream, type Harness } from '../helpers/harness.js';
+import type { RecordedRequest, Upstream } from '../helpers/upstream.js';
 
 let h: Harness;
 let up: Upstream;
-beforeAll(async () => {
-  h = await startHarness();
-  up = await startUpstream();
-  await h.relaxBreaker(up.url);
-});
-afterAll(async () => {
-  await h.close();
-  await up.close();
-});
+beforeAll(async () => ({ h, up } = await startHarnessWithUpstream()));
+afterAll(() => closeHarnessWithUpstream(h, up));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keyOf = (r: RecordedRequest) => String(r.headers['idempotency-key']);

@@ -2,20 +2,13 @@
 // fallback -> degrade -> escalate -> resolve), with the event log explaining
 // each decision.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type EventBody, type Harness } from '../helpers/harness.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { closeHarnessWithUpstream, startHarnessWithUpstream, type EventBody, type Harness } from '../helpers/harness.js';
+import type { Upstream } from '../helpers/upstream.js';
 
 let h: Harness;
 let up: Upstream;
-beforeAll(async () => {
-  h = await startHarness();
-  up = await startUpstream();
-  await h.relaxBreaker(up.url);
-});
-afterAll(async () => {
-  await h.close();
-  await up.close();
-});
+beforeAll(async () => ({ h, up } = await startHarnessWithUpstream()));
+afterAll(() => closeHarnessWithUpstream(h, up));
 
 const decisions = (events: EventBody[]) => events.filter((e) => e.type === 'recovery.decided').map((e) => e.data.strategy);
 const callsFor = (flowId: string, path: string) => up.to(path).filter((r) => String(r.headers['idempotency-key']).startsWith(flowId));

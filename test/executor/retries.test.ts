@@ -2,20 +2,13 @@
 // at the upstream, retryOn, non-retryable 4xx, Retry-After, per-attempt
 // timeouts, maxRecoveryTimeMs and the flow deadline.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { startUpstream, type RecordedRequest, type Upstream } from '../helpers/upstream.js';
+import { closeHarnessWithUpstream, startHarnessWithUpstream, type Harness } from '../helpers/harness.js';
+import type { RecordedRequest, Upstream } from '../helpers/upstream.js';
 
 let h: Harness;
 let up: Upstream;
-beforeAll(async () => {
-  h = await startHarness();
-  up = await startUpstream();
-  await h.relaxBreaker(up.url);
-});
-afterAll(async () => {
-  await h.close();
-  await up.close();
-});
+beforeAll(async () => ({ h, up } = await startHarnessWithUpstream()));
+afterAll(() => closeHarnessWithUpstream(h, up));
 
 /** Fails the first `failures` calls per flow with `status`, then succeeds. */
 function failThenSucceed(path: string, failures: number, status = 503, headers: Record<string, string> = {}) {

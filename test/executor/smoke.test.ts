@@ -1,18 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { closeHarnessWithUpstream, startHarnessWithUpstream, type Harness } from '../helpers/harness.js';
+import type { Upstream } from '../helpers/upstream.js';
 
 let h: Harness;
 let up: Upstream;
-beforeAll(async () => {
-  h = await startHarness();
-  up = await startUpstream();
-  await h.relaxBreaker(up.url);
-});
-afterAll(async () => {
-  await h.close();
-  await up.close();
-});
+beforeAll(async () => ({ h, up } = await startHarnessWithUpstream()));
+afterAll(() => closeHarnessWithUpstream(h, up));
 
 describe('smoke', () => {
   it('runs a two-step http flow to completion', async () => {

@@ -14,6 +14,7 @@ import { createErrorFrequency, type ErrorFrequency } from '../../src/store/error
 import { createPatternRegistry, type PatternRegistry } from '../../src/store/pattern-registry.js';
 import { sharedStateFromDatabase } from '../../src/store/shared-state.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
+import { startUpstream, type Upstream } from './upstream.js';
 
 export interface Harness {
   app: FastifyInstance;
@@ -166,4 +167,18 @@ export async function startHarness(
       if (!options.database) await database.drop();
     },
   };
+}
+
+/** A harness and a scripted upstream whose breaker never opens: what most executor tests start with. */
+export async function startHarnessWithUpstream(): Promise<{ h: Harness; up: Upstream }> {
+  const h = await startHarness();
+  const up = await startUpstream();
+  await h.relaxBreaker(up.url);
+  return { h, up };
+}
+
+/** Closes what startHarnessWithUpstream started: the harness first, so nothing calls the upstream after it closes. */
+export async function closeHarnessWithUpstream(h: Harness, up: Upstream): Promise<void> {
+  await h.close();
+  await up.close();
 }
