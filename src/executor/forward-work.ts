@@ -61,9 +61,13 @@ export async function commitAttempt(ctx: WorkContext, step: ClaimedStep, result:
   // change it are applied before the step's outcome is (a flow that failed on a breaker
   // finds the breaker already counting it).
   if (admission?.admitted) await ctx.breakers.record(admission, classification?.errorType ?? null);
-  await inTx(ctx, step, async (tx) => {
-    if (result.ok) return recordStepSuccess(tx, step, result.output, { owner, attempt: info });
-    return recordStepFailure(tx, step, owner, classification!, info, {
+  if (result.ok) {
+    const success = { step, output: result.output, options: { owner, attempt: info } };
+    await ctx.committer.run(step.flowId, (tx) => recordStepSuccess(tx, step, success.output, success.options), success);
+    return;
+  }
+  await inTx(ctx, step, (tx) =>
+    recordStepFailure(tx, step, owner, classification!, info, {
       now: new Date(ctx.now()),
       random: ctx.random,
       ...(admission && !admission.admitted ? { rejectedBy: { key: admission.key, nextProbeAt: admission.nextProbeAt } } : {}),
@@ -74,8 +78,8 @@ export async function commitAttempt(ctx: WorkContext, step: ClaimedStep, result:
         step: { id: step.stepId, attempt: info.number },
         error,
       }),
-    });
-  });
+    }),
+  );
 }
 
 async function startAttempt(ctx: WorkContext, step: ClaimedStep): Promise<void> {

@@ -2,14 +2,19 @@
 // are written in one transaction (one WAL flush for many steps). Each outcome
 // still locks its own flow and gets its own FlowTx; a batch that fails is
 // retried one outcome per transaction, so one bad outcome never blocks others.
+// Successes announced with the outcome are settled set-wise first, by one
+// statement for the whole batch, before any outcome's function runs.
 import type pg from 'pg';
 import type { Database } from '../store/database.js';
 import type { FlowTx } from '../store/flow-tx.js';
 import { finishAll, openFlowTxs } from '../store/flow-tx-batch.js';
+import { settleSuccesses, type Success } from '../store/transitions/settle-successes.js';
 
 interface Pending<T> {
   flowId: string;
   fn: (tx: FlowTx) => Promise<T>;
+  /** The success `fn` records, settled with the batch's others. */
+  success: Success | undefined;
   resolve: (value: T | undefined) => void;
   reject: (error: unknown) => void;
 }
@@ -33,8 +38,9 @@ export function createGroupCommitter(options: GroupCommitterOptions) {
   let idle: (() => void) | undefined;
 
   async function commitBatch(batch: Pending<unknown>[]): Promise<void> {
-    // One lock order for every batch: fewer deadlocks between parallel batches.
-    batch.sort((a, b) => (a.flowId < b.flowId ? -1 : a.flowId > b.flowId ? 1 : 0));
+    // One lock order for every batch: fewer deadlocks between parallel batches. Within
+    // a flow, successes first: they are written first (set-wise), so recorded first.
+    batch.sort((a, b) => (a.flowId < b.flowId ? -1 : a.flowId > b.flowId ? 1 : Number(!a.success) - Number(!b.success)));
     let txs = new Map<string, FlowTx>();
     const rollback = () => {
       for (const tx of txs.values()) for (const hook of tx.afterRollback) hook();
@@ -46,6 +52,10 @@ export function createGroupCommitter(options: GroupCommitterOptions) {
         txs = new Map(); // undone: if opening the new ones fails, nothing is undone twice
         txs = await openFlowTxs(client, batch.map((item) => item.flowId));
         for (const tx of txs.values()) options.prepare?.(tx);
+        await settleSuccesses(batch.flatMap((item) => {
+          const tx = txs.get(item.flowId);
+          return tx && item.success ? [{ tx, success: item.success }] : [];
+        }));
         const out: unknown[] = [];
         // Outcomes of one flow share its FlowTx (one lock, consecutive event seqs).
         for (const item of batch) {
@@ -85,10 +95,14 @@ export function createGroupCommitter(options: GroupCommitterOptions) {
   }
 
   return {
-    /** Runs `fn` under the flow's lock in the next group transaction; undefined when the flow is gone. */
-    run<T>(flowId: string, fn: (tx: FlowTx) => Promise<T>): Promise<T | undefined> {
+    /**
+     * Runs `fn` under the flow's lock in the next group transaction; undefined
+     * when the flow is gone. `success`: the success `fn` records with
+     * recordStepSuccess, settled set-wise with the batch's others.
+     */
+    run<T>(flowId: string, fn: (tx: FlowTx) => Promise<T>, success?: Success): Promise<T | undefined> {
       return new Promise<T | undefined>((resolve, reject) => {
-        queue.push({ flowId, fn, resolve, reject } as Pending<unknown>);
+        queue.push({ flowId, fn, success, resolve, reject } as Pending<unknown>);
         if (!scheduled) {
           scheduled = true;
           // Outcomes that finish in the same turn of the event loop share a transaction.

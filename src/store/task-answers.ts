@@ -55,7 +55,7 @@ export async function answerTask(
     if (!compensating) await recordTaskBreakerOutcome(tx.client, step.definition, step.taskProbe, error?.errorType ?? null, deps.now());
     if (answer.ok) {
       if (compensating) return recordCompensationSuccess(tx, step, { attempt: info, owner });
-      return (await recordStepSuccess(tx, step, answer.output, { owner, attempt: info })) !== undefined;
+      return recordStepSuccess(tx, step, answer.output, { owner, attempt: info });
     }
     if (compensating) return recordCompensationFailure(tx, step, error!, { attempt: info, owner }, { random: deps.random });
     return recordStepFailure(tx, step, owner, error!, info, {

@@ -185,7 +185,7 @@ async function followUp(tx: FlowTx, step: StepRow, d: Decision, error: Classific
  */
 export async function settleFailedStep(tx: FlowTx, step: StepRow, stepError: Record<string, unknown>, stop?: 'cancelled' | 'deadline_exceeded'): Promise<void> {
   tx.event('step.failed', step.stepId, { error: stepError });
-  await closeEpisode(tx, step, 'failed');
+  closeEpisode(tx, step, 'failed');
   if (stop === 'cancelled') return;
   if (stop === 'deadline_exceeded') {
     await endFlow(tx, { errorType: 'deadline_exceeded', message: 'the flow passed its deadline', stepId: step.stepId }, { compensate: tx.flow.mode !== 'lenient', final: 'failed' });

@@ -1,0 +1,57 @@
+// Successes settled set-wise (see transitions/settle-successes.ts).
+//
+// One statement for any number of successes: each step is settled when its
+// guard still holds (the executor's lease, or for a person's answer a live
+// status), and the pending steps that depend on the settled ones have their
+// counters decremented by how many of their dependencies settled here. Those
+// with nothing left to wait for become due now; up to the flow's `slots` of
+// them (ready ones first, in plan order) are claimed for `$2` at once, under
+// the lease rules of CLAIM_DUE_STEPS, and come back whole so the executor can
+// start them after the commit without a claim round trip.
+import { STEP_COLUMNS } from '../step-row.js';
+
+/** $1 entries (JSON array, see SuccessEntry), $2 claiming owner (or null), $3 lease ms. */
+export const SETTLE_SUCCESSES = `
+WITH i AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(id uuid, flow_id uuid, step_id text, owner text, status text, output jsonb,
+                                                   quality float8, attempt int, counted int, inc int, slots int)
+),
+settled AS (
+  UPDATE steps s
+     SET status = i.status, output = COALESCE(i.output, 'null'::jsonb), quality = i.quality, attempt = i.attempt, counted_attempts = i.counted,
+         attempts_total = s.attempts_total + i.inc, finished_at = now(), run_at = NULL, due_action = NULL,
+         lease_owner = NULL, lease_expires_at = NULL, task_id = NULL, correction_rerun = false,
+         completion_order = CASE WHEN i.status = 'succeeded' THEN nextval('step_completion_order_seq') END,
+         updated_at = now()
+    FROM i
+   WHERE s.id = i.id
+     AND CASE WHEN i.owner IS NULL THEN s.status IN ('running', 'waiting', 'scheduled') ELSE s.lease_owner = i.owner END
+  RETURNING s.id, s.flow_id, s.step_id, i.slots
+),
+dep AS (
+  SELECT d.id, d.flow_id, d.position, d.pending_deps, count(*)::int AS n, max(x.slots) AS slots
+    FROM settled x
+    JOIN steps d ON d.flow_id = x.flow_id AND x.step_id = ANY(d.depends_on) AND d.status = 'pending'
+   GROUP BY d.id
+),
+ranked AS (
+  SELECT dep.id, dep.n, dep.pending_deps = dep.n AS ready,
+         dep.pending_deps = dep.n AND row_number() OVER (PARTITION BY dep.flow_id ORDER BY dep.pending_deps - dep.n, dep.position) <= dep.slots AS claim
+    FROM dep
+),
+released AS (
+  UPDATE steps s
+     SET pending_deps = s.pending_deps - r.n,
+         status = CASE WHEN NOT r.ready THEN s.status WHEN r.claim AND s.kind <> 'task' THEN 'running' ELSE 'scheduled' END,
+         due_action = CASE WHEN r.ready THEN 'attempt' ELSE s.due_action END,
+         run_at = CASE WHEN NOT r.ready THEN s.run_at WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE now() END,
+         lease_owner = CASE WHEN r.claim THEN $2::text ELSE s.lease_owner END,
+         lease_expires_at = CASE WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE s.lease_expires_at END,
+         started_at = CASE WHEN r.claim AND s.kind <> 'task' THEN COALESCE(s.started_at, now()) ELSE s.started_at END,
+         updated_at = now()
+    FROM ranked r
+   WHERE s.id = r.id AND s.status = 'pending'
+  RETURNING ${STEP_COLUMNS('s')}, r.ready AS ready, r.claim AS claimed, now() AS "dueAt", now() AS "claimedAt"
+)
+SELECT ARRAY(SELECT id::text FROM settled) AS settled, r.*
+  FROM (SELECT 1) one LEFT JOIN released r ON true`;

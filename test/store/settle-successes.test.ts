@@ -1,0 +1,160 @@
+// Successes settled set-wise by the group commit: however many outcomes a
+// batch holds, it costs three statements (lock the flows, settle and release,
+// write attempts/events/flows), dependents released by several of them at
+// once are released exactly once, ready ones are claimed for the executor,
+// and a success whose lease was lost settles nothing.
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalizePlan } from '../../src/domain/plan.js';
+import { planSchema } from '../../src/domain/plan-schema.js';
+import type { ClaimedStep } from '../../src/executor/claimed-step.js';
+import { enableFastClaim } from '../../src/executor/fast-claim.js';
+import { createGroupCommitter } from '../../src/executor/group-committer.js';
+import { createLogger } from '../../src/logger.js';
+import { createDatabase, type Database } from '../../src/store/database.js';
+import { createFlow } from '../../src/store/flow-repository.js';
+import { prepared } from '../../src/store/prepared.js';
+import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
+import { recordStepSuccess } from '../../src/store/transitions/step-success.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+const OWNER = 'test-executor';
+let testDb: TestDatabase;
+let db: Database;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  db = createDatabase({ url: testDb.url, logger: createLogger('silent') });
+});
+
+afterAll(async () => {
+  await db.close();
+  await testDb.drop();
+});
+
+/** Roots a-d; `join` waits for all four, `tail` for a alone. */
+async function diamond(): Promise<string> {
+  const plan = planSchema.parse({
+    name: 'fan-in',
+    steps: [
+      ...['a', 'b', 'c', 'd'].map((id) => ({ id, kind: 'noop', dependsOn: [] })),
+      { id: 'join', kind: 'noop', dependsOn: ['a', 'b', 'c', 'd'] },
+      { id: 'tail', kind: 'noop', dependsOn: ['a'] },
+    ],
+  });
+  const created = await createFlow(db, { plan: normalizePlan(plan), idempotencyKey: undefined, requestHash: 'h', createdBy: null, traceId: null, traceparent: null });
+  if (!created.created) throw new Error('flow not created');
+  return created.flowId;
+}
+
+async function claimRoots(flowId: string): Promise<Map<string, ClaimedStep>> {
+  const { rows } = await db.query<ClaimedStep>(prepared(CLAIM_DUE_STEPS, [OWNER, 100, 30_000]));
+  return new Map(rows.filter((r) => r.flowId === flowId).map((r) => [r.stepId, r]));
+}
+
+/** The database, with every statement a transaction sends counted. */
+function counting(): { db: Database; statements: string[] } {
+  const statements: string[] = [];
+  const wrap = (client: pg.PoolClient) =>
+    new Proxy(client, {
+      get(target, property) {
+        if (property === 'query') {
+          return (config: string | pg.QueryConfig, values?: unknown[]) => {
+            statements.push(typeof config === 'string' ? config : config.text);
+            return typeof config === 'string' ? target.query(config, values) : target.query(config);
+          };
+        }
+        const value = Reflect.get(target, property) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  return { db: { ...db, transaction: (fn) => db.transaction((client) => fn(wrap(client))) }, statements };
+}
+
+function committerFor(database: Database, launched: ClaimedStep[]) {
+  return createGroupCommitter({
+    db: database,
+    prepare: (tx) => enableFastClaim(tx, { owner: OWNER, leaseMs: 30_000, reserve: (n) => n, release: () => undefined, launch: (s) => launched.push(s) }),
+  });
+}
+
+function succeed(committer: ReturnType<typeof createGroupCommitter>, step: ClaimedStep, owner = OWNER) {
+  const info = { number: 1, alternativeId: null, phase: 'forward' as const, startedAt: new Date(), finishedAt: new Date(), executedBy: OWNER };
+  const success = { step, output: { from: step.stepId }, options: { owner, attempt: info } };
+  return committer.run(step.flowId, (tx) => recordStepSuccess(tx, step, success.output, success.options), success);
+}
+
+async function stepsOf(flowId: string) {
+  const { rows } = await db.query<{ stepId: string; status: string; pendingDeps: number; leaseOwner: string | null; output: unknown }>(
+    `SELECT step_id AS "stepId", status, pending_deps AS "pendingDeps", lease_owner AS "leaseOwner", output FROM steps WHERE flow_id = $1`,
+    [flowId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.stepId, r]));
+}
+
+describe('successes settled set-wise by the group commit', () => {
+  it('settles four successes in one statement, releases their shared dependent once and claims what became ready', async () => {
+    const flowId = await diamond();
+    const roots = await claimRoots(flowId);
+    expect([...roots.keys()].sort()).toEqual(['a', 'b', 'c', 'd']);
+    const { db: counted, statements } = counting();
+    const launched: ClaimedStep[] = [];
+    const committer = committerFor(counted, launched);
+
+    const results = await Promise.all(['a', 'b', 'c', 'd'].map((id) => succeed(committer, roots.get(id)!)));
+
+    expect(results).toEqual([true, true, true, true]);
+    // BEGIN, lock the flows, settle all four, write everything else, COMMIT.
+    expect(statements.filter((s) => s !== 'BEGIN' && s !== 'COMMIT')).toHaveLength(3);
+    const steps = await stepsOf(flowId);
+    for (const id of ['a', 'b', 'c', 'd']) expect(steps[id]).toMatchObject({ status: 'succeeded', leaseOwner: null, output: { from: id } });
+    expect(steps.join).toMatchObject({ status: 'running', pendingDeps: 0, leaseOwner: OWNER });
+    expect(steps.tail).toMatchObject({ status: 'running', pendingDeps: 0, leaseOwner: OWNER });
+    expect(launched.map((s) => s.stepId).sort()).toEqual(['join', 'tail']);
+
+    const flow = (await db.query<{ remaining: number; seq: number }>(`SELECT steps_remaining AS remaining, event_seq AS seq FROM flows WHERE id = $1`, [flowId])).rows[0]!;
+    expect(flow.remaining).toBe(2);
+    const events = (await db.query<{ seq: number; type: string; stepId: string | null }>(
+      `SELECT seq, type, step_id AS "stepId" FROM flow_events WHERE flow_id = $1 ORDER BY seq`,
+      [flowId],
+    )).rows;
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.filter((e) => e.type === 'step.succeeded').map((e) => e.stepId).sort()).toEqual(['a', 'b', 'c', 'd']);
+    const attempts = (await db.query(`SELECT 1 FROM attempts WHERE flow_id = $1 AND outcome = 'succeeded'`, [flowId])).rowCount;
+    expect(attempts).toBe(4);
+  });
+
+  it('a success whose lease another executor holds settles nothing and releases nothing; the others in its batch still do', async () => {
+    const flowId = await diamond();
+    const roots = await claimRoots(flowId);
+    const launched: ClaimedStep[] = [];
+    const committer = committerFor(db, launched);
+
+    const results = await Promise.all([succeed(committer, roots.get('a')!, 'someone-else'), succeed(committer, roots.get('b')!)]);
+
+    expect(results).toEqual([false, true]);
+    const steps = await stepsOf(flowId);
+    expect(steps.a).toMatchObject({ status: 'running', leaseOwner: OWNER });
+    expect(steps.b).toMatchObject({ status: 'succeeded' });
+    expect(steps.join).toMatchObject({ status: 'pending', pendingDeps: 3 });
+    expect(steps.tail).toMatchObject({ status: 'pending', pendingDeps: 1 });
+    expect(launched).toEqual([]);
+  });
+
+  it('without capacity to lend, what became ready is left due for the claim loop', async () => {
+    const flowId = await diamond();
+    const roots = await claimRoots(flowId);
+    const committer = createGroupCommitter({
+      db,
+      prepare: (tx) => enableFastClaim(tx, { owner: OWNER, leaseMs: 30_000, reserve: () => 0, release: () => undefined, launch: () => undefined }),
+    });
+
+    await Promise.all(['a', 'b', 'c', 'd'].map((id) => succeed(committer, roots.get(id)!)));
+
+    const steps = await stepsOf(flowId);
+    expect(steps.join).toMatchObject({ status: 'scheduled', pendingDeps: 0, leaseOwner: null });
+    expect(steps.tail).toMatchObject({ status: 'scheduled', pendingDeps: 0, leaseOwner: null });
+    const due = (await db.query(`SELECT 1 FROM steps WHERE flow_id = $1 AND due_action = 'attempt' AND run_at <= now()`, [flowId])).rowCount;
+    expect(due).toBe(2);
+  });
+});
