@@ -7,6 +7,7 @@ import pg from 'pg';
 import { Agent, request } from 'undici';
 import { createBenchDatabase, type BenchDatabase } from '../lib/bench-database.js';
 import { percentile } from '../lib/percentile.js';
+import { submitFlow } from '../lib/submit-flow.js';
 import { SERVER_ENTRY, startProcess } from '../lib/service-process.js';
 
 const FLOWS = Number(process.env.W1_FLOWS ?? 1000);
@@ -91,12 +92,11 @@ export async function runReboundW1(stubUrl: string, database: BenchDatabase, tag
     const submitter = async () => {
       while (next < FLOWS) {
         const f = next++;
-        const res = await fetch(`${service.url}/v1/flows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(w1Plan(stubUrl, tag, f)) });
-        if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
-        submitted.set(((await res.json()) as { id: string }).id, performance.now());
+        submitted.set(await submitFlow(service.url, w1Plan(stubUrl, tag, f)), performance.now());
       }
     };
     await Promise.all(Array.from({ length: SUBMIT_CONCURRENCY }, submitter));
+    const submitS = (performance.now() - started) / 1000;
     // Poll the database for terminal flows (cheap, and not through the service under test).
     const c = new pg.Client({ connectionString: database.url });
     c.on('error', () => undefined);
@@ -120,6 +120,7 @@ export async function runReboundW1(stubUrl: string, database: BenchDatabase, tag
     const commitsAfter = await commits(database);
     return {
       wallS: wall,
+      submitS,
       stepsPerS: (FLOWS * STEPS) / wall,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),

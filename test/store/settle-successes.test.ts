@@ -12,7 +12,7 @@ import { enableFastClaim } from '../../src/executor/fast-claim.js';
 import { createGroupCommitter } from '../../src/executor/group-committer.js';
 import { createLogger } from '../../src/logger.js';
 import { createDatabase, type Database } from '../../src/store/database.js';
-import { createFlow } from '../../src/store/flow-repository.js';
+import { createFlow } from '../../src/store/flow-creation.js';
 import { prepared } from '../../src/store/prepared.js';
 import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
 import { recordStepSuccess } from '../../src/store/transitions/step-success.js';

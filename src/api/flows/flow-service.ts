@@ -8,7 +8,8 @@ import { traceparentOf, tracer } from '../../tracing.js';
 import type { Plan } from '../../domain/plan-schema.js';
 import { validatePlan } from '../../domain/plan-validation.js';
 import type { Database } from '../../store/database.js';
-import { createFlow, flowExists, getFlowDetails, listEvents, listFlows } from '../../store/flow-repository.js';
+import { createFlowCreator, type CreateResult } from '../../store/flow-creation.js';
+import { flowExists, getFlowDetails, listEvents, listFlows } from '../../store/flow-repository.js';
 import { runFlowTx } from '../../store/flow-tx.js';
 import { CommandRefused, cancelFlow, restartFlow } from '../../store/transitions/flow-commands.js';
 import { ConflictError, NotFoundError, PlanError, BadRequestError } from '../problems.js';
@@ -28,6 +29,8 @@ function canonicalJson(value: unknown): string {
 }
 
 export function createFlowService({ db, waiters, addressPolicy }: { db: Database; waiters: FlowWaiters; addressPolicy?: AddressPolicy | undefined }) {
+  const creator = createFlowCreator(db);
+
   async function view(id: string) {
     const details = await getFlowDetails(db, id);
     if (!details) throw new NotFoundError(`flow ${id} does not exist`);
@@ -53,15 +56,16 @@ export function createFlowService({ db, waiters, addressPolicy }: { db: Database
     ) {
       const issues = validatePlan(plan, addressPolicy ? { literalRefusal: addressPolicy.literalRefusal } : {});
       if (issues.length > 0) throw new PlanError(`the plan cannot run: ${issues[0]!.message}`, issues);
-      const requestHash = createHash('sha256').update(canonicalJson(rawBody)).digest('hex');
+      // Only a repeated Idempotency-Key is ever compared with the request it was first used for.
+      const requestHash = options.idempotencyKey === undefined ? null : createHash('sha256').update(canonicalJson(rawBody)).digest('hex');
       // The flow's span: parent of every attempt span, wherever and whenever they run.
       const span = tracer().startSpan(`flow ${plan.name}`, { attributes: { 'rebound.flow.name': plan.name, 'rebound.flow.mode': plan.mode } }, options.parent);
       const traceparent = traceparentOf(span);
-      let result: Awaited<ReturnType<typeof createFlow>>;
+      let result: CreateResult;
       const normalized = normalizePlan(plan);
       const traceId = traceparent ? span.spanContext().traceId : null;
       try {
-        result = await createFlow(db, {
+        result = await creator.create({
           plan: normalized,
           idempotencyKey: options.idempotencyKey,
           requestHash,

@@ -1,0 +1,178 @@
+// Flow creation: the flow, its steps and its first event in one statement,
+// idempotent by key. Submissions that arrive together are written together:
+// the creator puts every flow submitted in the same turn of the event loop
+// into one statement (one round trip and one commit for all of them), and a
+// batch that fails is retried one flow per statement, so one bad flow never
+// fails others.
+import { v7 as uuidv7 } from 'uuid';
+import type { NormalizedPlan } from '../domain/plan.js';
+import type { Database } from './database.js';
+import { prepared } from './prepared.js';
+import { CREATE_FLOWS } from './sql/create-flows.js';
+
+export interface NewFlow {
+  plan: NormalizedPlan;
+  idempotencyKey: string | undefined;
+  /** Hash of the request body, kept to recognise a repeated Idempotency-Key; null without a key. */
+  requestHash: string | null;
+  createdBy: string | null;
+  traceId: string | null;
+  traceparent: string | null;
+}
+
+export type CreateResult =
+  | { created: true; flowId: string; createdAt: Date; steps: { id: string; stepId: string; status: string }[] }
+  | { created: false; flowId: string; sameRequest: boolean };
+
+function stepRecords(plan: NormalizedPlan) {
+  return plan.steps.map((s) => ({
+    id: uuidv7(),
+    step_id: s.id,
+    position: s.position,
+    kind: s.primary.kind,
+    status: s.dependsOn.length === 0 ? 'scheduled' : 'pending',
+    critical: s.critical,
+    depends_on: s.dependsOn,
+    pending_deps: s.dependsOn.length,
+    config: s,
+    definition: s.primary,
+  }));
+}
+
+function flowRecord(id: string, f: NewFlow, steps: ReturnType<typeof stepRecords>) {
+  return {
+    id,
+    name: f.plan.name,
+    mode: f.plan.mode,
+    input: f.plan.input,
+    labels: f.plan.labels,
+    plan: f.plan,
+    notify: f.plan.notify ?? null,
+    deadline_ms: f.plan.deadlineMs ?? null,
+    idempotency_key: f.idempotencyKey ?? null,
+    request_hash: f.requestHash,
+    created_by: f.createdBy,
+    trace_id: f.traceId,
+    traceparent: f.traceparent,
+    steps_remaining: f.plan.steps.length,
+    steps,
+    started: { mode: f.plan.mode, steps: f.plan.steps.length, createdBy: f.createdBy },
+  };
+}
+
+interface CreatedRow {
+  id: string;
+  requestId: string;
+  createdAt: Date;
+  created: boolean;
+  requestHash: string | null;
+}
+
+/**
+ * Writes `flows` in one statement. Each result is undefined when the flow's
+ * Idempotency-Key was being taken by a statement not yet committed: ask again.
+ */
+export async function createFlows(db: Database, flows: NewFlow[]): Promise<(CreateResult | undefined)[]> {
+  const records = flows.map((f) => {
+    const steps = stepRecords(f.plan);
+    return { f, steps, record: flowRecord(uuidv7(), f, steps) };
+  });
+  const { rows } = await db.query<CreatedRow>(prepared(CREATE_FLOWS, [JSON.stringify(records.map((r) => r.record))]));
+  const byRequest = new Map(rows.map((row) => [row.requestId, row]));
+  return records.map(({ f, steps, record }): CreateResult | undefined => {
+    const row = byRequest.get(record.id);
+    if (!row) return undefined;
+    if (!row.created) return { created: false, flowId: row.id, sameRequest: row.requestHash !== null && row.requestHash === f.requestHash };
+    return { created: true, flowId: row.id, createdAt: row.createdAt, steps: steps.map((st) => ({ id: st.id, stepId: st.step_id, status: st.status })) };
+  });
+}
+
+/** Creates one flow (its own statement). */
+export async function createFlow(db: Database, f: NewFlow): Promise<CreateResult> {
+  for (;;) {
+    const [result] = await createFlows(db, [f]);
+    if (result) return result;
+  }
+}
+
+interface Pending {
+  flow: NewFlow;
+  resolve: (result: CreateResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface FlowCreatorOptions {
+  /** Flows per statement at most. Defaults to 64. */
+  maxBatch?: number;
+  /** Statements in flight at once (database connections). Defaults to 4. */
+  maxParallel?: number;
+}
+
+/** Batches concurrent creations into shared statements (see the file's header). */
+export function createFlowCreator(db: Database, options: FlowCreatorOptions = {}) {
+  const maxBatch = options.maxBatch ?? 64;
+  const maxParallel = options.maxParallel ?? 4;
+  const queue: Pending[] = [];
+  let running = 0;
+  let scheduled = false;
+
+  /** The next batch: at most one flow per Idempotency-Key (a repeated key waits for the next). */
+  function take(): Pending[] {
+    const batch: Pending[] = [];
+    const keys = new Set<string>();
+    for (let i = 0; i < queue.length && batch.length < maxBatch; ) {
+      const key = queue[i]!.flow.idempotencyKey;
+      if (key !== undefined && keys.has(key)) {
+        i++;
+        continue;
+      }
+      if (key !== undefined) keys.add(key);
+      batch.push(...queue.splice(i, 1));
+    }
+    return batch;
+  }
+
+  async function write(batch: Pending[]): Promise<void> {
+    let results: (CreateResult | undefined)[];
+    try {
+      results = await createFlows(db, batch.map((p) => p.flow));
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.reject(error);
+      // Find the culprit: every flow alone.
+      for (const p of batch) await write([p]);
+      return;
+    }
+    for (const [i, p] of batch.entries()) {
+      const result = results[i];
+      if (result) p.resolve(result);
+      else queue.push(p); // its key was being taken concurrently: ask again once that commits
+    }
+  }
+
+  function pump(): void {
+    scheduled = false;
+    while (running < maxParallel && queue.length > 0) {
+      const batch = take();
+      running++;
+      void write(batch).finally(() => {
+        running--;
+        if (queue.length > 0) pump();
+      });
+    }
+  }
+
+  return {
+    /** Creates the flow with the others submitted at about the same time. */
+    create(flow: NewFlow): Promise<CreateResult> {
+      return new Promise((resolve, reject) => {
+        queue.push({ flow, resolve, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(pump);
+        }
+      });
+    },
+  };
+}
+
+export type FlowCreator = ReturnType<typeof createFlowCreator>;
