@@ -1,0 +1,81 @@
+// Flow creation is group-committed: flows submitted together are written by
+// one statement, a repeated Idempotency-Key inside a batch still yields one
+// flow, and a flow that cannot be written fails alone.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalizePlan } from '../../src/domain/plan.js';
+import { planSchema } from '../../src/domain/plan-schema.js';
+import { createLogger } from '../../src/logger.js';
+import { createDatabase, type Database } from '../../src/store/database.js';
+import { createFlowCreator, type NewFlow } from '../../src/store/flow-creation.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+let testDb: TestDatabase;
+let db: Database;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  db = createDatabase({ url: testDb.url, logger: createLogger('silent') });
+});
+
+afterAll(async () => {
+  await db.close();
+  await testDb.drop();
+});
+
+function newFlow(name: string, extra: Partial<NewFlow> = {}): NewFlow {
+  const plan = normalizePlan(planSchema.parse({ name, steps: [{ id: 'a', kind: 'noop' }, { id: 'b', kind: 'noop' }] }));
+  return { plan, idempotencyKey: undefined, requestHash: null, createdBy: null, traceId: null, traceparent: null, ...extra };
+}
+
+/** The database, with every statement counted. */
+function counting(): { db: Database; statements: number[] } {
+  const statements: number[] = [];
+  const query = ((...args: Parameters<Database['query']>) => {
+    statements.push(1);
+    return db.query(...args);
+  }) as Database['query'];
+  return { db: { ...db, query }, statements };
+}
+
+async function countRows(sql: string, values: unknown[]): Promise<number> {
+  return Number((await db.query<{ n: string }>(sql, values)).rows[0]!.n);
+}
+
+describe('group-committed flow creation', () => {
+  it('writes 40 flows submitted together with one statement, each with its steps and first event', async () => {
+    const { db: counted, statements } = counting();
+    const creator = createFlowCreator(counted);
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => creator.create(newFlow(`together-${i}`))));
+
+    expect(statements).toHaveLength(1);
+    const ids = results.map((r) => r.flowId);
+    expect(new Set(ids).size).toBe(40);
+    expect(results.every((r) => r.created)).toBe(true);
+    expect(await countRows(`SELECT count(*) AS n FROM steps WHERE flow_id = ANY($1::uuid[])`, [ids])).toBe(80);
+    expect(await countRows(`SELECT count(*) AS n FROM flow_events WHERE flow_id = ANY($1::uuid[]) AND seq = 1 AND type = 'flow.started'`, [ids])).toBe(40);
+    expect(await countRows(`SELECT count(*) AS n FROM steps WHERE flow_id = ANY($1::uuid[]) AND due_action = 'attempt' AND run_at IS NOT NULL`, [ids])).toBe(40);
+  });
+
+  it('a key repeated within one batch creates one flow; the repeat gets it back as the same request', async () => {
+    const creator = createFlowCreator(db);
+    const key = `key-${Date.now()}`;
+    const [first, second, other] = await Promise.all([
+      creator.create(newFlow('keyed', { idempotencyKey: key, requestHash: 'same' })),
+      creator.create(newFlow('keyed', { idempotencyKey: key, requestHash: 'same' })),
+      creator.create(newFlow('keyed', { idempotencyKey: key, requestHash: 'different' })),
+    ]);
+    expect(first).toMatchObject({ created: true });
+    expect(second).toEqual({ created: false, flowId: first.flowId, sameRequest: true });
+    expect(other).toEqual({ created: false, flowId: first.flowId, sameRequest: false });
+    expect(await countRows(`SELECT count(*) AS n FROM flows WHERE idempotency_key = $1`, [key])).toBe(1);
+  });
+
+  it('a flow the database refuses fails alone; the rest of its batch is written', async () => {
+    const creator = createFlowCreator(db);
+    const bad = newFlow('bad');
+    bad.plan.deadlineMs = 2 ** 40; // out of the column's integer range
+    const outcomes = await Promise.allSettled([creator.create(newFlow('fine-1')), creator.create(bad), creator.create(newFlow('fine-2'))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await countRows(`SELECT count(*) AS n FROM flows WHERE name IN ('fine-1', 'fine-2', 'bad')`, [])).toBe(2);
+  });
+});
