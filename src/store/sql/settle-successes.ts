@@ -7,7 +7,8 @@
 // with nothing left to wait for become due now; up to the flow's `slots` of
 // them (ready ones first, in plan order) are claimed for `$2` at once, under
 // the lease rules of CLAIM_DUE_STEPS, and come back whole so the executor can
-// start them after the commit without a claim round trip.
+// start them after the commit without a claim round trip. The ids of the
+// settled steps come back once, comma-separated, on the first row.
 import { STEP_COLUMNS } from '../step-row.js';
 
 /** $1 entries (JSON array, see SuccessEntry), $2 claiming owner (or null), $3 lease ms. */
@@ -53,5 +54,5 @@ released AS (
    WHERE s.id = r.id AND s.status = 'pending'
   RETURNING ${STEP_COLUMNS('s')}, r.ready AS ready, r.claim AS claimed, now() AS "dueAt", now() AS "claimedAt"
 )
-SELECT ARRAY(SELECT id::text FROM settled) AS settled, r.*
+SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT string_agg(id::text, ',') FROM settled) END AS settled, r.*
   FROM (SELECT 1) one LEFT JOIN released r ON true`;

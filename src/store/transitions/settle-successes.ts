@@ -36,7 +36,7 @@ export function successQuality(s: Success): number {
   return (s.options.status ?? 'succeeded') === 'succeeded' ? qualityOf(s.step) : 1;
 }
 
-type ReleasedRow = StepRow & { settled: string[]; ready: boolean; claimed: boolean; dueAt: Date; claimedAt: Date };
+type ReleasedRow = StepRow & { settled: string | null; ready: boolean; claimed: boolean; dueAt: Date; claimedAt: Date };
 
 /**
  * Settles `successes` (each under its FlowTx, all on one connection) with one
@@ -73,7 +73,7 @@ export async function settleSuccesses(entries: { tx: FlowTx; success: Success }[
     };
   });
   const { rows } = await client.query<ReleasedRow>(prepared(SETTLE_SUCCESSES, [JSON.stringify(payload), claimer?.owner ?? null, claimer?.leaseMs ?? 0]));
-  const settled = new Set(rows[0]?.settled ?? []);
+  const settled = new Set(rows[0]?.settled?.split(',') ?? []);
   const released = rows.filter((r) => r.id !== null);
   for (const [flowId, { tx, reservation }] of reservations) {
     const mine = released.filter((r) => r.flowId === flowId);
