@@ -6,8 +6,9 @@
 // statement for the whole batch, before any outcome's function runs.
 import type pg from 'pg';
 import type { Database } from '../store/database.js';
-import type { FlowTx } from '../store/flow-tx.js';
+import { FLOW_COLUMNS, type FlowTx } from '../store/flow-tx.js';
 import { finishAll, openFlowTxs } from '../store/flow-tx-batch.js';
+import { createStepGraphCache } from '../store/step-graphs.js';
 import { settleSuccesses, type Success } from '../store/transitions/settle-successes.js';
 
 interface Pending<T> {
@@ -33,6 +34,8 @@ export function createGroupCommitter(options: GroupCommitterOptions) {
   const maxBatch = options.maxBatch ?? 64;
   const maxParallel = options.maxParallel ?? 6;
   const queue: Pending<unknown>[] = [];
+  // Plans are read once per flow; after that only their graphs are needed.
+  const graphs = createStepGraphCache();
   let running = 0;
   let scheduled = false;
   let idle: (() => void) | undefined;
@@ -50,7 +53,7 @@ export function createGroupCommitter(options: GroupCommitterOptions) {
         // A transient failure retries the whole batch: undo what the previous try reserved.
         rollback();
         txs = new Map(); // undone: if opening the new ones fails, nothing is undone twice
-        txs = await openFlowTxs(client, batch.map((item) => item.flowId));
+        txs = await openFlowTxs(client, batch.map((item) => item.flowId), FLOW_COLUMNS, graphs);
         for (const tx of txs.values()) options.prepare?.(tx);
         await settleSuccesses(batch.flatMap((item) => {
           const tx = txs.get(item.flowId);

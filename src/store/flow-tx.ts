@@ -4,12 +4,14 @@
 // Events get consecutive per-flow sequence numbers from the locked row; the
 // flow's changed fields and the events are written by finish().
 import type pg from 'pg';
+import type { GraphNode } from '../domain/dependency-graph.js';
 import type { NormalizedPlan } from '../domain/plan.js';
 import { isTerminalFlowStatus, type FlowStatus, type Mode } from '../domain/statuses.js';
 import { v7 as uuidv7 } from 'uuid';
 import { FLOW_CHANNEL, WEBHOOK_CHANNEL, WORK_CHANNEL } from './channels.js';
 import { prepared } from './prepared.js';
 import type { StepRow } from './step-row.js';
+import { graphOf } from './step-graphs.js';
 import type { TransitionFact } from './transition-facts.js';
 
 export interface FlowRow {
@@ -19,7 +21,8 @@ export interface FlowRow {
   status: FlowStatus;
   input: unknown;
   labels: Record<string, string>;
-  plan: NormalizedPlan;
+  /** Null when not read (the executor knew the flow's graph already, or its transitions need none). */
+  plan: NormalizedPlan | null;
   quality: number;
   error: unknown;
   notify: { url: string; events: string[] } | null;
@@ -133,8 +136,17 @@ export class FlowTx {
      * executors with a NOTIFY, so the hot path sends none.
      */
     readonly origin: 'executor' | 'api' = 'api',
+    /** The flow's dependency graph when its plan was not read. */
+    private readonly knownGraph?: GraphNode[],
   ) {
     this.initialStatus = flow.status;
+  }
+
+  /** The flow's steps and what each depends on. */
+  get graph(): GraphNode[] {
+    const graph = this.knownGraph ?? (this.flow.plan ? graphOf(this.flow.plan) : undefined);
+    if (!graph) throw new Error(`flow ${this.flow.id}: neither its plan nor its graph was read`);
+    return graph;
   }
 
   /**

@@ -9,7 +9,7 @@ import { finishEndedFlow, scheduleNextCompensation } from './compensation.js';
 
 /** Marks every step downstream of `stepIds` skipped; returns how many were. */
 export async function skipDependents(tx: FlowTx, stepIds: string[], reason: string): Promise<number> {
-  const downstream = transitiveDependents(tx.flow.plan.steps, stepIds);
+  const downstream = transitiveDependents(tx.graph, stepIds);
   if (downstream.length === 0) return 0;
   const { rows } = await tx.client.query<{ stepId: string }>(
     `UPDATE steps SET status = 'skipped', finished_at = now(), run_at = NULL, due_action = NULL, updated_at = now()

@@ -49,7 +49,7 @@ export async function settleSuccesses(entries: { tx: FlowTx; success: Success }[
   const client = entries[0]!.tx.client;
   const flows = new Map<FlowTx, number>();
   for (const { tx, success } of entries) {
-    const dependents = tx.flow.plan.steps.filter((s) => s.dependsOn.includes(success.step.stepId)).length;
+    const dependents = tx.graph.filter((s) => s.dependsOn.includes(success.step.stepId)).length;
     flows.set(tx, (flows.get(tx) ?? 0) + dependents);
   }
   // A slot for every dependent, ready or not (only the statement knows): the unused ones go back as soon as it answers.
