@@ -1,26 +1,14 @@
 // Flow creation is group-committed: flows submitted together are written by
 // one statement, a repeated Idempotency-Key inside a batch still yields one
 // flow, and a flow that cannot be written fails alone.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { normalizePlan } from '../../src/domain/plan.js';
 import { planSchema } from '../../src/domain/plan-schema.js';
-import { createLogger } from '../../src/logger.js';
-import { createDatabase, type Database } from '../../src/store/database.js';
+import type { Database } from '../../src/store/database.js';
 import { createFlowCreator, type NewFlow } from '../../src/store/flow-creation.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { useStoreDatabase } from '../helpers/store-database.js';
 
-let testDb: TestDatabase;
-let db: Database;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ url: testDb.url, logger: createLogger('silent') });
-});
-
-afterAll(async () => {
-  await db.close();
-  await testDb.drop();
-});
+const store = useStoreDatabase();
 
 function newFlow(name: string, extra: Partial<NewFlow> = {}): NewFlow {
   const plan = normalizePlan(planSchema.parse({ name, steps: [{ id: 'a', kind: 'noop' }, { id: 'b', kind: 'noop' }] }));
@@ -32,13 +20,13 @@ function counting(): { db: Database; statements: number[] } {
   const statements: number[] = [];
   const query = ((...args: Parameters<Database['query']>) => {
     statements.push(1);
-    return db.query(...args);
+    return store.db().query(...args);
   }) as Database['query'];
-  return { db: { ...db, query }, statements };
+  return { db: { ...store.db(), query }, statements };
 }
 
 async function countRows(sql: string, values: unknown[]): Promise<number> {
-  return Number((await db.query<{ n: string }>(sql, values)).rows[0]!.n);
+  return Number((await store.db().query<{ n: string }>(sql, values)).rows[0]!.n);
 }
 
 describe('group-committed flow creation', () => {
@@ -57,7 +45,7 @@ describe('group-committed flow creation', () => {
   });
 
   it('a key repeated within one batch creates one flow; the repeat gets it back as the same request', async () => {
-    const creator = createFlowCreator(db);
+    const creator = createFlowCreator(store.db());
     const key = `key-${Date.now()}`;
     const [first, second, other] = await Promise.all([
       creator.create(newFlow('keyed', { idempotencyKey: key, requestHash: 'same' })),
@@ -71,7 +59,7 @@ describe('group-committed flow creation', () => {
   });
 
   it('a flow the database refuses fails alone; the rest of its batch is written', async () => {
-    const creator = createFlowCreator(db);
+    const creator = createFlowCreator(store.db());
     const bad = newFlow('bad');
     bad.plan.deadlineMs = 2 ** 40; // out of the column's integer range
     const outcomes = await Promise.allSettled([creator.create(newFlow('fine-1')), creator.create(bad), creator.create(newFlow('fine-2'))]);

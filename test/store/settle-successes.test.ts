@@ -4,33 +4,21 @@
 // once are released exactly once, ready ones are claimed for the executor,
 // and a success whose lease was lost settles nothing.
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { normalizePlan } from '../../src/domain/plan.js';
 import { planSchema } from '../../src/domain/plan-schema.js';
 import type { ClaimedStep } from '../../src/executor/claimed-step.js';
 import { enableFastClaim } from '../../src/executor/fast-claim.js';
 import { createGroupCommitter } from '../../src/executor/group-committer.js';
-import { createLogger } from '../../src/logger.js';
-import { createDatabase, type Database } from '../../src/store/database.js';
+import type { Database } from '../../src/store/database.js';
 import { createFlow } from '../../src/store/flow-creation.js';
 import { prepared } from '../../src/store/prepared.js';
 import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
 import { recordStepSuccess } from '../../src/store/transitions/step-success.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { useStoreDatabase } from '../helpers/store-database.js';
 
 const OWNER = 'test-executor';
-let testDb: TestDatabase;
-let db: Database;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ url: testDb.url, logger: createLogger('silent') });
-});
-
-afterAll(async () => {
-  await db.close();
-  await testDb.drop();
-});
+const store = useStoreDatabase();
 
 /** Roots a-d; `join` waits for all four, `tail` for a alone. */
 async function diamond(): Promise<string> {
@@ -42,13 +30,13 @@ async function diamond(): Promise<string> {
       { id: 'tail', kind: 'noop', dependsOn: ['a'] },
     ],
   });
-  const created = await createFlow(db, { plan: normalizePlan(plan), idempotencyKey: undefined, requestHash: 'h', createdBy: null, traceId: null, traceparent: null });
+  const created = await createFlow(store.db(), { plan: normalizePlan(plan), idempotencyKey: undefined, requestHash: 'h', createdBy: null, traceId: null, traceparent: null });
   if (!created.created) throw new Error('flow not created');
   return created.flowId;
 }
 
 async function claimRoots(flowId: string): Promise<Map<string, ClaimedStep>> {
-  const { rows } = await db.query<ClaimedStep>(prepared(CLAIM_DUE_STEPS, [OWNER, 100, 30_000]));
+  const { rows } = await store.db().query<ClaimedStep>(prepared(CLAIM_DUE_STEPS, [OWNER, 100, 30_000]));
   return new Map(rows.filter((r) => r.flowId === flowId).map((r) => [r.stepId, r]));
 }
 
@@ -68,7 +56,7 @@ function counting(): { db: Database; statements: string[] } {
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
-  return { db: { ...db, transaction: (fn) => db.transaction((client) => fn(wrap(client))) }, statements };
+  return { db: { ...store.db(), transaction: (fn) => store.db().transaction((client) => fn(wrap(client))) }, statements };
 }
 
 function committerFor(database: Database, launched: ClaimedStep[]) {
@@ -85,7 +73,7 @@ function succeed(committer: ReturnType<typeof createGroupCommitter>, step: Claim
 }
 
 async function stepsOf(flowId: string) {
-  const { rows } = await db.query<{ stepId: string; status: string; pendingDeps: number; leaseOwner: string | null; output: unknown }>(
+  const { rows } = await store.db().query<{ stepId: string; status: string; pendingDeps: number; leaseOwner: string | null; output: unknown }>(
     `SELECT step_id AS "stepId", status, pending_deps AS "pendingDeps", lease_owner AS "leaseOwner", output FROM steps WHERE flow_id = $1`,
     [flowId],
   );
@@ -112,15 +100,15 @@ describe('successes settled set-wise by the group commit', () => {
     expect(steps.tail).toMatchObject({ status: 'running', pendingDeps: 0, leaseOwner: OWNER });
     expect(launched.map((s) => s.stepId).sort()).toEqual(['join', 'tail']);
 
-    const flow = (await db.query<{ remaining: number; seq: number }>(`SELECT steps_remaining AS remaining, event_seq AS seq FROM flows WHERE id = $1`, [flowId])).rows[0]!;
+    const flow = (await store.db().query<{ remaining: number; seq: number }>(`SELECT steps_remaining AS remaining, event_seq AS seq FROM flows WHERE id = $1`, [flowId])).rows[0]!;
     expect(flow.remaining).toBe(2);
-    const events = (await db.query<{ seq: number; type: string; stepId: string | null }>(
+    const events = (await store.db().query<{ seq: number; type: string; stepId: string | null }>(
       `SELECT seq, type, step_id AS "stepId" FROM flow_events WHERE flow_id = $1 ORDER BY seq`,
       [flowId],
     )).rows;
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.filter((e) => e.type === 'step.succeeded').map((e) => e.stepId).sort()).toEqual(['a', 'b', 'c', 'd']);
-    const attempts = (await db.query(`SELECT 1 FROM attempts WHERE flow_id = $1 AND outcome = 'succeeded'`, [flowId])).rowCount;
+    const attempts = (await store.db().query(`SELECT 1 FROM attempts WHERE flow_id = $1 AND outcome = 'succeeded'`, [flowId])).rowCount;
     expect(attempts).toBe(4);
   });
 
@@ -128,7 +116,7 @@ describe('successes settled set-wise by the group commit', () => {
     const flowId = await diamond();
     const roots = await claimRoots(flowId);
     const launched: ClaimedStep[] = [];
-    const committer = committerFor(db, launched);
+    const committer = committerFor(store.db(), launched);
 
     const results = await Promise.all([succeed(committer, roots.get('a')!, 'someone-else'), succeed(committer, roots.get('b')!)]);
 
@@ -145,7 +133,7 @@ describe('successes settled set-wise by the group commit', () => {
     const flowId = await diamond();
     const roots = await claimRoots(flowId);
     const committer = createGroupCommitter({
-      db,
+      db: store.db(),
       prepare: (tx) => enableFastClaim(tx, { owner: OWNER, leaseMs: 30_000, reserve: () => 0, release: () => undefined, launch: () => undefined }),
     });
 
@@ -154,7 +142,7 @@ describe('successes settled set-wise by the group commit', () => {
     const steps = await stepsOf(flowId);
     expect(steps.join).toMatchObject({ status: 'scheduled', pendingDeps: 0, leaseOwner: null });
     expect(steps.tail).toMatchObject({ status: 'scheduled', pendingDeps: 0, leaseOwner: null });
-    const due = (await db.query(`SELECT 1 FROM steps WHERE flow_id = $1 AND due_action = 'attempt' AND run_at <= now()`, [flowId])).rowCount;
+    const due = (await store.db().query(`SELECT 1 FROM steps WHERE flow_id = $1 AND due_action = 'attempt' AND run_at <= now()`, [flowId])).rowCount;
     expect(due).toBe(2);
   });
 });

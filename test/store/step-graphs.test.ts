@@ -1,28 +1,15 @@
 // The group commit reads a flow's plan once: after that the lock query
 // leaves it out and the FlowTx works from the remembered dependency graph.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { normalizePlan } from '../../src/domain/plan.js';
 import { planSchema } from '../../src/domain/plan-schema.js';
-import { createLogger } from '../../src/logger.js';
-import { createDatabase, type Database } from '../../src/store/database.js';
 import { createFlow } from '../../src/store/flow-creation.js';
 import { FLOW_COLUMNS } from '../../src/store/flow-tx.js';
 import { openFlowTxs } from '../../src/store/flow-tx-batch.js';
 import { createStepGraphCache } from '../../src/store/step-graphs.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { useStoreDatabase } from '../helpers/store-database.js';
 
-let testDb: TestDatabase;
-let db: Database;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ url: testDb.url, logger: createLogger('silent') });
-});
-
-afterAll(async () => {
-  await db.close();
-  await testDb.drop();
-});
+const store = useStoreDatabase();
 
 describe('step graph cache', () => {
   it('keeps the most recently used graphs up to its limit', () => {
@@ -36,9 +23,9 @@ describe('step graph cache', () => {
 
   it('a flow locked a second time comes without its plan and with the graph read the first time', async () => {
     const plan = normalizePlan(planSchema.parse({ name: 'g', steps: [{ id: 'a', kind: 'noop' }, { id: 'b', kind: 'noop' }, { id: 'c', kind: 'noop', dependsOn: ['a'] }] }));
-    const created = await createFlow(db, { plan, idempotencyKey: undefined, requestHash: null, createdBy: null, traceId: null, traceparent: null });
+    const created = await createFlow(store.db(), { plan, idempotencyKey: undefined, requestHash: null, createdBy: null, traceId: null, traceparent: null });
     const graphs = createStepGraphCache();
-    const open = () => db.transaction(async (client) => (await openFlowTxs(client, [created.flowId], FLOW_COLUMNS, graphs)).get(created.flowId)!);
+    const open = () => store.db().transaction(async (client) => (await openFlowTxs(client, [created.flowId], FLOW_COLUMNS, graphs)).get(created.flowId)!);
 
     const first = await open();
     expect(first.flow.plan?.steps).toHaveLength(3);
