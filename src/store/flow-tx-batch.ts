@@ -2,7 +2,8 @@
 // every flow locked by one statement, and every flow's changes, events,
 // attempts, episodes, webhooks and notifications written by one more.
 import type pg from 'pg';
-import { FLOW_COLUMNS, FlowTx, insertAttempts, insertEpisodes, type FlowRow } from './flow-tx.js';
+import { FLOW_COLUMNS, FlowTx, type FlowRow } from './flow-tx.js';
+import { insertAttempts, insertEpisodes } from './outcome-records.js';
 import { prepared } from './prepared.js';
 import { graphOf, type StepGraphCache } from './step-graphs.js';
 
