@@ -30,7 +30,7 @@ export async function getFlowDetails(db: Database, id: string): Promise<FlowDeta
     db.query<StepRow>(`SELECT ${STEP_COLUMNS('s')} FROM steps s WHERE s.flow_id = $1 ORDER BY s.position`, [id]),
     db.query<AttemptRow>(
       `SELECT step_id AS "stepId", phase, alternative_id AS "alternativeId", number, outcome, error, executed_by AS "executedBy",
-              started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs"
+              started_at AS "startedAt", finished_at AS "finishedAt", duration_ms::float8 AS "durationMs"
          FROM attempts WHERE flow_id = $1 ORDER BY started_at, id`,
       [id],
     ),

@@ -40,7 +40,7 @@ export function insertAttempts(param: number): string {
      SELECT a.id, a.step_row_id, a.flow_id, a.step_id, a.phase, a.alternative_id, a.number, a.outcome, a.error, a.executed_by,
             a.started_at, a.finished_at, a.duration_ms, a.strategy
        FROM jsonb_to_recordset($${param}::jsonb) AS a(id uuid, step_row_id uuid, flow_id uuid, step_id text, phase text, alternative_id text, number int,
-            outcome text, error jsonb, executed_by text, started_at timestamptz, finished_at timestamptz, duration_ms int, strategy text)`;
+            outcome text, error jsonb, executed_by text, started_at timestamptz, finished_at timestamptz, duration_ms bigint, strategy text)`;
 }
 
 /** Inserts attempt rows in one statement. */

@@ -58,10 +58,19 @@ describe('group-committed flow creation', () => {
     expect(await countRows(`SELECT count(*) AS n FROM flows WHERE idempotency_key = $1`, [key])).toBe(1);
   });
 
+  it('stores deadlines up to the longest a plan may have (365 days, past a 32-bit count of ms)', async () => {
+    const creator = createFlowCreator(store.db());
+    const flow = newFlow('long-deadline');
+    flow.plan.deadlineMs = 365 * 86_400_000;
+    const created = await creator.create(flow);
+    const { rows } = await store.db().query<{ days: number }>(`SELECT round(EXTRACT(EPOCH FROM (deadline_at - created_at)) / 86400)::int AS days FROM flows WHERE id = $1`, [created.flowId]);
+    expect(rows[0]!.days).toBe(365);
+  });
+
   it('a flow the database refuses fails alone; the rest of its batch is written', async () => {
     const creator = createFlowCreator(store.db());
     const bad = newFlow('bad');
-    bad.plan.deadlineMs = 2 ** 40; // out of the column's integer range
+    bad.plan.steps[1]!.id = bad.plan.steps[0]!.id; // two steps with one id: the unique index refuses it
     const outcomes = await Promise.allSettled([creator.create(newFlow('fine-1')), creator.create(bad), creator.create(newFlow('fine-2'))]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await countRows(`SELECT count(*) AS n FROM flows WHERE name IN ('fine-1', 'fine-2', 'bad')`, [])).toBe(2);

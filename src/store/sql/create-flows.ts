@@ -12,7 +12,7 @@ import { WORK_CHANNEL } from '../channels.js';
 export const CREATE_FLOWS = `
 WITH x AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, name text, mode text, input jsonb, labels jsonb, plan jsonb, notify jsonb,
-       deadline_ms int, idempotency_key text, request_hash text, created_by text, trace_id text, traceparent text,
+       deadline_ms bigint, idempotency_key text, request_hash text, created_by text, trace_id text, traceparent text,
        steps_remaining int, steps jsonb, started jsonb)
 ), f AS (
   INSERT INTO flows (id, name, mode, status, input, labels, plan, notify, deadline_at, idempotency_key, request_hash,

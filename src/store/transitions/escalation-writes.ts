@@ -25,7 +25,7 @@ export async function openEscalation(tx: FlowTx, e: NewEscalation): Promise<{ id
   const { rows } = await tx.client.query<{ expiresAt: Date | null }>(
     `INSERT INTO escalations (id, kind, status, flow_id, step_id, reason, message, error, attempts, allowed_actions, on_timeout, expires_at)
      VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9, $10,
-             CASE WHEN $11::int IS NULL THEN NULL ELSE now() + $11::int * interval '1 millisecond' END)
+             CASE WHEN $11::bigint IS NULL THEN NULL ELSE now() + $11::bigint * interval '1 millisecond' END)
      RETURNING expires_at AS "expiresAt"`,
     [id, e.kind, tx.flow.id, e.stepId, e.reason, e.message, JSON.stringify(e.error ?? null), e.attempts, ALLOWED_ACTIONS[e.kind], e.onTimeout, e.timeoutMs],
   );
