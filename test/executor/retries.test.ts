@@ -167,4 +167,12 @@ describe('retry rung', () => {
     expect(res.body.error).toMatchObject({ errorType: 'deadline_exceeded' });
     expect(callsOf(res.body.id, '/forever').length).toBeLessThan(10);
   });
+
+  it('accepts the longest deadline a plan may have (365 days, past a 32-bit count of ms)', async () => {
+    up.on('/quick', () => ({ status: 200, body: { ok: true } }));
+    const res = await h.submit({ name: 'long-deadline', deadlineMs: 365 * 86_400_000, steps: [{ id: 's', kind: 'http', request: { url: `${up.url}/quick` } }] }, { waitMs: 10_000 });
+    expect(res.statusCode).toBe(200);
+    expect(res.body.status).toBe('completed');
+    expect(Date.parse(res.body.deadlineAt as string) - Date.parse(res.body.createdAt as string)).toBe(365 * 86_400_000);
+  });
 });
