@@ -2,6 +2,7 @@
 // every flow locked by one statement, and every flow's changes, events,
 // attempts, episodes, webhooks and notifications written by one more.
 import type pg from 'pg';
+import type { GraphNode } from '../domain/dependency-graph.js';
 import { FLOW_COLUMNS, FlowTx, type FlowRow } from './flow-tx.js';
 import { insertAttempts, insertEpisodes } from './outcome-records.js';
 import { prepared } from './prepared.js';
@@ -19,15 +20,23 @@ const FLOW_COLUMNS_UNLESS_KNOWN = FLOW_COLUMNS.replace(' plan,', ' CASE WHEN id 
  */
 export async function openFlowTxs(client: pg.PoolClient, flowIds: string[], columns = FLOW_COLUMNS, graphs?: StepGraphCache): Promise<Map<string, FlowTx>> {
   const ids = [...new Set(flowIds)].sort();
-  const known = graphs && columns === FLOW_COLUMNS ? ids.filter((id) => graphs.has(id)) : [];
+  // Taken before the lock query waits: parallel batches may evict these entries meanwhile.
+  const known = new Map<string, GraphNode[]>();
+  if (graphs && columns === FLOW_COLUMNS) {
+    for (const id of ids) {
+      const graph = graphs.get(id);
+      if (graph) known.set(id, graph);
+    }
+  }
   const { rows } =
-    known.length > 0
-      ? await client.query<FlowRow>(prepared(`SELECT ${FLOW_COLUMNS_UNLESS_KNOWN} FROM flows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids, known]))
+    known.size > 0
+      ? await client.query<FlowRow>(prepared(`SELECT ${FLOW_COLUMNS_UNLESS_KNOWN} FROM flows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids, [...known.keys()]]))
       : await client.query<FlowRow>(prepared(`SELECT ${columns} FROM flows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]));
   return new Map(
     rows.map((row) => {
-      const graph = row.plan ? graphOf(row.plan) : graphs?.get(row.id);
-      if (row.plan && graph) graphs?.set(row.id, graph);
+      if (!row.plan) return [row.id, new FlowTx(client, row, 'executor', known.get(row.id))];
+      const graph = graphOf(row.plan);
+      graphs?.set(row.id, graph);
       return [row.id, new FlowTx(client, row, 'executor', graph)];
     }),
   );

@@ -38,4 +38,30 @@ describe('step graph cache', () => {
     ]);
     expect(second.graph).toEqual(first.graph);
   });
+
+  it('a graph evicted while the lock query waits still reaches the FlowTx (taken before the wait)', async () => {
+    const plan = normalizePlan(planSchema.parse({ name: 'g', steps: [{ id: 'a', kind: 'noop' }, { id: 'b', kind: 'noop' }] }));
+    const created = await createFlow(store.db(), { plan, idempotencyKey: undefined, requestHash: null, createdBy: null, traceId: null, traceparent: null });
+    const graphs = createStepGraphCache(1);
+    const open = () => store.db().transaction(async (client) => (await openFlowTxs(client, [created.flowId], FLOW_COLUMNS, graphs)).get(created.flowId)!);
+    await open();
+
+    // Another transaction holds the flow; while the lock query waits, a parallel batch evicts its graph.
+    const blocker = await store.db().pool.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT 1 FROM flows WHERE id = $1 FOR UPDATE', [created.flowId]);
+    const opening = open();
+    await new Promise((r) => setTimeout(r, 200));
+    graphs.set('another-flow', []);
+    expect(graphs.has(created.flowId)).toBe(false);
+    await blocker.query('COMMIT');
+    blocker.release();
+
+    const tx = await opening;
+    expect(tx.flow.plan).toBeNull();
+    expect(tx.graph).toEqual([
+      { id: 'a', dependsOn: [] },
+      { id: 'b', dependsOn: ['a'] },
+    ]);
+  });
 });
