@@ -1,9 +1,10 @@
 // Flow creation: the flow, its steps and its first event in one statement,
 // idempotent by key. Submissions that arrive together are written together:
-// the creator puts every flow submitted in the same turn of the event loop
-// into one statement (one round trip and one commit for all of them), and a
-// batch that fails is retried one flow per statement, so one bad flow never
-// fails others.
+// the creator puts the flows submitted in the same turn of the event loop
+// into one statement (one round trip and one commit for all of them; up to
+// 64 flows and 8 MiB of JSON each). A batch that fails is retried one flow
+// per statement, so one bad flow never fails others, and a repeated
+// Idempotency-Key waits until the statement writing its first use is done.
 import { v7 as uuidv7 } from 'uuid';
 import type { NormalizedPlan } from '../domain/plan.js';
 import type { Database } from './database.js';
@@ -68,35 +69,46 @@ interface CreatedRow {
   requestHash: string | null;
 }
 
+/** A flow ready to write: its record as JSON, and what its result reports. */
+interface Prepared {
+  flow: NewFlow;
+  id: string;
+  json: string;
+  steps: { id: string; stepId: string; status: string }[];
+}
+
+function prepare(flow: NewFlow): Prepared {
+  const steps = stepRecords(flow.plan);
+  const id = uuidv7();
+  return { flow, id, json: JSON.stringify(flowRecord(id, flow, steps)), steps: steps.map((st) => ({ id: st.id, stepId: st.step_id, status: st.status })) };
+}
+
 /**
- * Writes `flows` in one statement. Each result is undefined when the flow's
- * Idempotency-Key was being taken by a statement not yet committed: ask again.
+ * Writes prepared flows in one statement. Each result is undefined when the
+ * flow's Idempotency-Key was being taken by a statement not yet committed:
+ * ask again.
  */
-export async function createFlows(db: Database, flows: NewFlow[]): Promise<(CreateResult | undefined)[]> {
-  const records = flows.map((f) => {
-    const steps = stepRecords(f.plan);
-    return { f, steps, record: flowRecord(uuidv7(), f, steps) };
-  });
-  const { rows } = await db.query<CreatedRow>(prepared(CREATE_FLOWS, [JSON.stringify(records.map((r) => r.record))]));
+async function writePrepared(db: Database, flows: Prepared[]): Promise<(CreateResult | undefined)[]> {
+  const { rows } = await db.query<CreatedRow>(prepared(CREATE_FLOWS, [`[${flows.map((f) => f.json).join(',')}]`]));
   const byRequest = new Map(rows.map((row) => [row.requestId, row]));
-  return records.map(({ f, steps, record }): CreateResult | undefined => {
-    const row = byRequest.get(record.id);
+  return flows.map(({ flow, id, steps }): CreateResult | undefined => {
+    const row = byRequest.get(id);
     if (!row) return undefined;
-    if (!row.created) return { created: false, flowId: row.id, sameRequest: row.requestHash !== null && row.requestHash === f.requestHash };
-    return { created: true, flowId: row.id, createdAt: row.createdAt, steps: steps.map((st) => ({ id: st.id, stepId: st.step_id, status: st.status })) };
+    if (!row.created) return { created: false, flowId: row.id, sameRequest: row.requestHash !== null && row.requestHash === flow.requestHash };
+    return { created: true, flowId: row.id, createdAt: row.createdAt, steps };
   });
 }
 
 /** Creates one flow (its own statement). */
 export async function createFlow(db: Database, f: NewFlow): Promise<CreateResult> {
+  const one = prepare(f);
   for (;;) {
-    const [result] = await createFlows(db, [f]);
+    const [result] = await writePrepared(db, [one]);
     if (result) return result;
   }
 }
 
-interface Pending {
-  flow: NewFlow;
+interface Pending extends Prepared {
   resolve: (result: CreateResult) => void;
   reject: (error: unknown) => void;
 }
@@ -104,6 +116,8 @@ interface Pending {
 export interface FlowCreatorOptions {
   /** Flows per statement at most. Defaults to 64. */
   maxBatch?: number;
+  /** JSON characters per statement at most (a single larger flow goes alone). Defaults to 8 MiB. */
+  maxBatchChars?: number;
   /** Statements in flight at once (database connections). Defaults to 4. */
   maxParallel?: number;
 }
@@ -111,22 +125,28 @@ export interface FlowCreatorOptions {
 /** Batches concurrent creations into shared statements (see the file's header). */
 export function createFlowCreator(db: Database, options: FlowCreatorOptions = {}) {
   const maxBatch = options.maxBatch ?? 64;
+  const maxBatchChars = options.maxBatchChars ?? 8 * 1024 * 1024;
   const maxParallel = options.maxParallel ?? 4;
   const queue: Pending[] = [];
+  /** Idempotency-Keys of the statements in flight: a repeat waits until its first use is written. */
+  const keysInFlight = new Set<string>();
   let running = 0;
   let scheduled = false;
 
-  /** The next batch: at most one flow per Idempotency-Key (a repeated key waits for the next). */
+  /** The next batch: flows in arrival order within the size limits, none with a key already being written. */
   function take(): Pending[] {
     const batch: Pending[] = [];
-    const keys = new Set<string>();
+    let chars = 0;
     for (let i = 0; i < queue.length && batch.length < maxBatch; ) {
-      const key = queue[i]!.flow.idempotencyKey;
-      if (key !== undefined && keys.has(key)) {
+      const next = queue[i]!;
+      const key = next.flow.idempotencyKey;
+      if (key !== undefined && keysInFlight.has(key)) {
         i++;
         continue;
       }
-      if (key !== undefined) keys.add(key);
+      if (batch.length > 0 && chars + next.json.length > maxBatchChars) break;
+      if (key !== undefined) keysInFlight.add(key);
+      chars += next.json.length;
       batch.push(...queue.splice(i, 1));
     }
     return batch;
@@ -135,7 +155,7 @@ export function createFlowCreator(db: Database, options: FlowCreatorOptions = {}
   async function write(batch: Pending[]): Promise<void> {
     let results: (CreateResult | undefined)[];
     try {
-      results = await createFlows(db, batch.map((p) => p.flow));
+      results = await writePrepared(db, batch);
     } catch (error) {
       if (batch.length === 1) return batch[0]!.reject(error);
       // Find the culprit: every flow alone.
@@ -145,7 +165,7 @@ export function createFlowCreator(db: Database, options: FlowCreatorOptions = {}
     for (const [i, p] of batch.entries()) {
       const result = results[i];
       if (result) p.resolve(result);
-      else queue.push(p); // its key was being taken concurrently: ask again once that commits
+      else queue.push(p); // its key was being taken by another process: ask again
     }
   }
 
@@ -153,8 +173,10 @@ export function createFlowCreator(db: Database, options: FlowCreatorOptions = {}
     scheduled = false;
     while (running < maxParallel && queue.length > 0) {
       const batch = take();
+      if (batch.length === 0) return; // every queued flow waits for a key in flight
       running++;
       void write(batch).finally(() => {
+        for (const p of batch) if (p.flow.idempotencyKey !== undefined) keysInFlight.delete(p.flow.idempotencyKey);
         running--;
         if (queue.length > 0) pump();
       });
@@ -165,7 +187,7 @@ export function createFlowCreator(db: Database, options: FlowCreatorOptions = {}
     /** Creates the flow with the others submitted at about the same time. */
     create(flow: NewFlow): Promise<CreateResult> {
       return new Promise((resolve, reject) => {
-        queue.push({ flow, resolve, reject });
+        queue.push({ ...prepare(flow), resolve, reject });
         if (!scheduled) {
           scheduled = true;
           setImmediate(pump);

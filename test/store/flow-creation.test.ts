@@ -75,4 +75,38 @@ describe('group-committed flow creation', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await countRows(`SELECT count(*) AS n FROM flows WHERE name IN ('fine-1', 'fine-2', 'bad')`, [])).toBe(2);
   });
+
+  it('a key repeated across parallel statements waits until its first use is written: no two statements in flight share a key', async () => {
+    const inFlight = new Set<string>();
+    let overlaps = 0;
+    const query = (async (config: { values: [string] }) => {
+      const keys = (JSON.parse(config.values[0]) as { idempotency_key: string | null }[]).flatMap((f) => (f.idempotency_key ? [f.idempotency_key] : []));
+      for (const k of keys) {
+        if (inFlight.has(k)) overlaps++;
+        inFlight.add(k);
+      }
+      try {
+        return await store.db().query(config as never);
+      } finally {
+        for (const k of keys) inFlight.delete(k);
+      }
+    }) as unknown as Database['query'];
+    // One flow per statement, four statements at once: the old batching ran each key's repeats side by side.
+    const creator = createFlowCreator({ ...store.db(), query }, { maxBatch: 1, maxParallel: 4 });
+    const tag = Date.now();
+    const keys = [`k1-${tag}`, `k2-${tag}`, `k1-${tag}`, `k2-${tag}`, `k1-${tag}`];
+    const results = await Promise.all(keys.map((key) => creator.create(newFlow('parallel-keys', { idempotencyKey: key, requestHash: 'h' }))));
+
+    expect(overlaps).toBe(0);
+    expect(results.filter((r) => r.created)).toHaveLength(2);
+    expect(new Set(results.map((r) => r.flowId)).size).toBe(2);
+  });
+
+  it('a batch stops at its size budget; a flow larger than the budget goes alone', async () => {
+    const { db: counted, statements } = counting();
+    const creator = createFlowCreator(counted, { maxBatchChars: 1 });
+    const results = await Promise.all([creator.create(newFlow('budget-1')), creator.create(newFlow('budget-2')), creator.create(newFlow('budget-3'))]);
+    expect(results.every((r) => r.created)).toBe(true);
+    expect(statements).toHaveLength(3);
+  });
 });
