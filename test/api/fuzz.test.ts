@@ -130,6 +130,18 @@ describe(`fuzzing (${RUNS} cases)`, () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   }, 120_000);
 
+  it('defaults that would expand a thousandfold once copied into every step are refused with 413, not stored', async () => {
+    const fallbacks = Array.from({ length: 10 }, (_, i) => ({ id: `f${i}`, kind: 'noop', output: 'x'.repeat(90_000) }));
+    const plan = { name: 'expansive', defaults: { fallbacks }, steps: Array.from({ length: 200 }, (_, i) => ({ id: `s${i}`, kind: 'noop' })) };
+    const res = await h.app.inject({ method: 'POST', url: '/v1/flows', payload: plan });
+    expect(res.statusCode).toBe(413);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ status: 413, detail: expect.stringContaining('defaults are copied into each of the 200 steps') });
+    // The same defaults on a few steps are fine.
+    const small = await h.app.inject({ method: 'POST', url: '/v1/flows', payload: { ...plan, steps: plan.steps.slice(0, 2) } });
+    expect(small.statusCode).toBe(202);
+  });
+
   it('leaves the service healthy', async () => {
     expect((await h.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);

@@ -12,7 +12,7 @@ import { createFlowCreator, type CreateResult } from '../../store/flow-creation.
 import { flowExists, getFlowDetails, listEvents, listFlows } from '../../store/flow-repository.js';
 import { runFlowTx } from '../../store/flow-tx.js';
 import { CommandRefused, cancelFlow, restartFlow } from '../../store/transitions/flow-commands.js';
-import { ConflictError, NotFoundError, PlanError, BadRequestError } from '../problems.js';
+import { ConflictError, NotFoundError, PlanError, BadRequestError, HttpProblem } from '../problems.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { redactSecrets } from '../redaction.js';
 import { flowDetailsView, flowSummaryView, newFlowView } from './flow-view.js';
@@ -26,6 +26,27 @@ function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+/** Characters `defaults` may add to a plan once copied into every step (16 MiB). */
+export const MAX_EXPANDED_DEFAULTS_CHARS = 16 * 1024 * 1024;
+
+/**
+ * `defaults` are copied into every step of the stored plan: a body within the
+ * size limit could otherwise expand a thousandfold (1 MiB of defaults, 200
+ * steps).
+ */
+function refuseExpansiveDefaults(plan: Plan): void {
+  if (!plan.defaults) return;
+  const expanded = JSON.stringify(plan.defaults).length * plan.steps.length;
+  if (expanded > MAX_EXPANDED_DEFAULTS_CHARS) {
+    throw new HttpProblem(
+      413,
+      'payload-too-large',
+      'Payload too large',
+      `defaults are copied into each of the ${plan.steps.length} steps: ${expanded} characters in all, at most ${MAX_EXPANDED_DEFAULTS_CHARS}`,
+    );
+  }
 }
 
 export function createFlowService({ db, waiters, addressPolicy }: { db: Database; waiters: FlowWaiters; addressPolicy?: AddressPolicy | undefined }) {
@@ -56,6 +77,7 @@ export function createFlowService({ db, waiters, addressPolicy }: { db: Database
     ) {
       const issues = validatePlan(plan, addressPolicy ? { literalRefusal: addressPolicy.literalRefusal } : {});
       if (issues.length > 0) throw new PlanError(`the plan cannot run: ${issues[0]!.message}`, issues);
+      refuseExpansiveDefaults(plan);
       // Only a repeated Idempotency-Key is ever compared with the request it was first used for.
       const requestHash = options.idempotencyKey === undefined ? null : createHash('sha256').update(canonicalJson(rawBody)).digest('hex');
       // The flow's span: parent of every attempt span, wherever and whenever they run.
