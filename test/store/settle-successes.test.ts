@@ -66,9 +66,9 @@ function committerFor(database: Database, launched: ClaimedStep[]) {
   });
 }
 
-function succeed(committer: ReturnType<typeof createGroupCommitter>, step: ClaimedStep, owner = OWNER) {
+function succeed(committer: ReturnType<typeof createGroupCommitter>, step: ClaimedStep, owner = OWNER, output: unknown = { from: step.stepId }) {
   const info = { number: 1, alternativeId: null, phase: 'forward' as const, startedAt: new Date(), finishedAt: new Date(), executedBy: OWNER };
-  const success = { step, output: { from: step.stepId }, options: { owner, attempt: info } };
+  const success = { step, output, options: { owner, attempt: info } };
   return committer.run(step.flowId, (tx) => recordStepSuccess(tx, step, success.output, success.options), success);
 }
 
@@ -144,5 +144,18 @@ describe('successes settled set-wise by the group commit', () => {
     expect(steps.tail).toMatchObject({ status: 'scheduled', pendingDeps: 0, leaseOwner: null });
     const due = (await store.db().query(`SELECT 1 FROM steps WHERE flow_id = $1 AND due_action = 'attempt' AND run_at <= now()`, [flowId])).rowCount;
     expect(due).toBe(2);
+  });
+
+  it('one step succeeding twice in one batch (run again by the same process) settles once, with the outcome recorded first', async () => {
+    const flowId = await diamond();
+    const roots = await claimRoots(flowId);
+    const committer = committerFor(store.db(), []);
+
+    const results = await Promise.all([succeed(committer, roots.get('a')!, OWNER, { run: 1 }), succeed(committer, roots.get('a')!, OWNER, { run: 2 })]);
+
+    expect(results).toEqual([true, false]);
+    expect((await stepsOf(flowId)).a).toMatchObject({ status: 'succeeded', output: { run: 1 } });
+    const succeeded = (await store.db().query(`SELECT 1 FROM flow_events WHERE flow_id = $1 AND type = 'step.succeeded' AND step_id = 'a'`, [flowId])).rowCount;
+    expect(succeeded).toBe(1);
   });
 });

@@ -44,7 +44,11 @@ type ReleasedRow = StepRow & { settled: string | null; ready: boolean; claimed: 
  * (`tx.settledSuccesses`). Dependents that became due are claimed with the
  * capacity the FlowTx's readyClaimer lends, else announced with workDue().
  */
-export async function settleSuccesses(entries: { tx: FlowTx; success: Success }[]): Promise<void> {
+export async function settleSuccesses(all: { tx: FlowTx; success: Success }[]): Promise<void> {
+  // One outcome per step: a step run twice by this process (its lease lapsed and it was
+  // claimed again) settles with the outcome recorded first; the other finds it settled.
+  const seen = new Set<string>();
+  const entries = all.filter(({ success }) => !seen.has(success.step.id) && seen.add(success.step.id));
   if (entries.length === 0) return;
   const client = entries[0]!.tx.client;
   const flows = new Map<FlowTx, number>();
