@@ -26,7 +26,7 @@ export const flowRoutes: FastifyPluginAsyncZod<{ flows: FlowService }> = async (
         operationId: 'createFlow',
         tags: ['flows'],
         summary: 'Submit a flow plan',
-        description: 'Returns 202 with the flow and a Location header. With `Idempotency-Key`, the same key and body return the existing flow (200); a different body is 409. `?waitMs` waits for a terminal status (200 when reached).',
+        description: 'Returns 202 with the flow and a Location header. With `Idempotency-Key`, the same key and body return the existing flow (200); a different body is 409. `?waitMs` waits for a terminal status (200 when reached). 413 when the body exceeds 1 MiB, or when `defaults`, copied into every step, would exceed 16 MiB.',
         headers: createFlowHeaders,
         querystring: createFlowQuery,
         body: planSchema,
