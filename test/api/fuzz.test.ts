@@ -142,6 +142,26 @@ describe(`fuzzing (${RUNS} cases)`, () => {
     expect(small.statusCode).toBe(202);
   });
 
+  it('numbers and cursors past what the columns hold are a 4xx, never a 5xx', async () => {
+    const flow = (await h.app.inject({ method: 'POST', url: '/v1/flows', payload: { name: 'x', steps: [{ id: 'a', kind: 'noop' }] } })).json() as { id: string };
+    const cursor = (createdAt: string) => Buffer.from(JSON.stringify([createdAt, '0190c0de-0000-7000-8000-000000000000'])).toString('base64url');
+    const urls = [
+      `/v1/flows/${flow.id}/events?after=99999999999`,
+      `/v1/flows/${flow.id}/events?after=2147483648`,
+      `/v1/flows?cursor=${cursor('+275760-09-13T00:00:00.000Z')}`,
+      `/v1/flows?cursor=${cursor('-271821-04-20T00:00:00.000Z')}`,
+      `/v1/escalations?cursor=${cursor('+275760-09-13T00:00:00.000Z')}`,
+      `/v1/escalations?cursor=${cursor('0000-01-01T00:00:00.000Z')}`,
+      `/v1/stats?since=0000-01-01T00:00:00Z`,
+      `/v1/stats?since=${encodeURIComponent('9999-12-31T23:59:59-14:00')}`,
+    ];
+    for (const url of urls) {
+      const res = await h.app.inject({ method: 'GET', url });
+      await check(res, `GET ${url}`);
+      expect(res.statusCode, url).toBeLessThan(500);
+    }
+  });
+
   it('leaves the service healthy', async () => {
     expect((await h.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);

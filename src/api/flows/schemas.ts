@@ -89,7 +89,7 @@ export const flowListQuery = z.strictObject({
 export const flowList = z.object({ items: z.array(flowSummary.meta({ id: 'FlowSummary' })), nextCursor: z.string().nullable() });
 
 export const eventsQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).optional().describe('Return the events after this seq.'),
+  after: z.coerce.number().int().min(0).max(2_147_483_647).optional().describe('Return the events after this seq.'),
   limit: z.coerce.number().int().min(1).max(500).default(500),
 });
 
