@@ -1,4 +1,5 @@
-// Error patterns compiled once into RE2 sets, so classifying a message is one
+// Error patterns compiled once into RE2 sets (one, unless heavy patterns
+// outgrow the memory RE2 allows one set), so classifying a message is one
 // linear-time pass over all patterns instead of one regex per pattern.
 import RE2 from 're2';
 import type { ErrorType, Severity, Strategy } from './statuses.js';
@@ -27,8 +28,38 @@ export interface PatternSet {
 
 type CompiledSet = ReturnType<typeof RE2.Set>;
 
-function compileSet(patterns: ErrorPatternDefinition[]): CompiledSet | undefined {
-  return patterns.length === 0 ? undefined : new RE2.Set(patterns.map((p) => p.regex));
+/** A compiled set and the index, in its pattern list, of its first pattern. */
+interface Chunk {
+  set: CompiledSet;
+  offset: number;
+}
+
+/**
+ * Compiles `patterns` into as few RE2 sets as RE2's memory budget allows:
+ * one set normally; when heavy patterns make one set too large, it is split
+ * in halves until each part compiles (every pattern compiles alone: the
+ * registry checks each first). A pattern that cannot be compiled even alone
+ * is left out. Chunks keep the list's order.
+ */
+function compileChunks(patterns: ErrorPatternDefinition[], offset = 0): Chunk[] {
+  if (patterns.length === 0) return [];
+  try {
+    return [{ set: new RE2.Set(patterns.map((p) => p.regex)), offset }];
+  } catch {
+    if (patterns.length === 1) return [];
+    const half = Math.ceil(patterns.length / 2);
+    return [...compileChunks(patterns.slice(0, half), offset), ...compileChunks(patterns.slice(half), offset + half)];
+  }
+}
+
+/** Index of the first pattern (in list order) any chunk matches in `text`, if any. */
+function firstIndex(chunks: Chunk[], text: string): number | undefined {
+  for (const { set, offset } of chunks) {
+    const hits = set.match(text);
+    // Indices follow the priority order, so the smallest index wins, and an earlier chunk beats a later one.
+    if (hits.length > 0) return offset + Math.min(...hits);
+  }
+  return undefined;
 }
 
 /** Higher priority first; ties broken by id so the choice is stable. */
@@ -36,27 +67,25 @@ function byPriority(a: ErrorPatternDefinition, b: ErrorPatternDefinition): numbe
   return b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-export function compilePatternSet(all: ErrorPatternDefinition[]): PatternSet {
+export function compilePatternSet(all: ErrorPatternDefinition[]): PatternSet & { readonly sets: number } {
   const enabled = all.filter((p) => p.enabled).sort(byPriority);
   const onMessage = enabled.filter((p) => p.matchOn !== 'code');
   const onCode = enabled.filter((p) => p.matchOn !== 'message');
-  const messageSet = compileSet(onMessage);
-  const codeSet = compileSet(onCode);
+  const messageChunks = compileChunks(onMessage);
+  const codeChunks = compileChunks(onCode);
   return {
     size: enabled.length,
+    sets: messageChunks.length + codeChunks.length,
     firstMatch(message, code) {
       let best: ErrorPatternDefinition | undefined;
       const consider = (candidate: ErrorPatternDefinition | undefined) => {
         if (candidate && (!best || byPriority(candidate, best) < 0)) best = candidate;
       };
-      if (messageSet) {
-        const hits = messageSet.match(message.length > PATTERN_INPUT_LIMIT ? message.slice(0, PATTERN_INPUT_LIMIT) : message);
-        // Indices follow the priority order, so the smallest index wins.
-        if (hits.length > 0) consider(onMessage[Math.min(...hits)]);
-      }
-      if (codeSet && code) {
-        const hits = codeSet.match(code.slice(0, 1024));
-        if (hits.length > 0) consider(onCode[Math.min(...hits)]);
+      const onMessageHit = firstIndex(messageChunks, message.length > PATTERN_INPUT_LIMIT ? message.slice(0, PATTERN_INPUT_LIMIT) : message);
+      if (onMessageHit !== undefined) consider(onMessage[onMessageHit]);
+      if (code) {
+        const onCodeHit = firstIndex(codeChunks, code.slice(0, 1024));
+        if (onCodeHit !== undefined) consider(onCode[onCodeHit]);
       }
       return best;
     },

@@ -132,6 +132,23 @@ describe('hostile input and sizes', () => {
     await h.app.inject({ method: 'DELETE', url: '/v1/error-patterns/redos' });
   });
 
+  it('patterns each valid but together too heavy for one RE2 set still load, and still classify (they could freeze the registry)', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `heavy-${i}`);
+    for (const [i, id] of ids.entries()) {
+      const res = await h.app.inject({ method: 'POST', url: '/v1/error-patterns', payload: { id, name: id, regex: `(?i)[a-z]{0,200}x[a-z]{0,200}y[a-z]{0,200}#${i}#`, errorType: 'conflict', priority: 900 } });
+      expect(res.statusCode).toBe(201);
+    }
+    await h.registry.refresh();
+    const res = await analyze({ message: 'xay#37#' });
+    expect(res.body).toMatchObject({ errorType: 'conflict', pattern: { id: 'heavy-37' } });
+    // Later changes still take effect.
+    await h.app.inject({ method: 'DELETE', url: '/v1/error-patterns/heavy-37' });
+    await h.registry.refresh();
+    expect((await analyze({ message: 'xay#37#' })).body.pattern).toBeNull();
+    for (const id of ids) await h.app.inject({ method: 'DELETE', url: `/v1/error-patterns/${id}` });
+    await h.registry.refresh();
+  });
+
   it('accepts a 64 KiB message and answers 413 beyond', async () => {
     expect((await analyze({ message: 'x'.repeat(64 * 1024) })).status).toBe(200);
     const tooLong = await analyze({ message: 'x'.repeat(64 * 1024 + 1) });
