@@ -7,7 +7,8 @@
 import type pg from 'pg';
 import type { Database } from '../store/database.js';
 import { FLOW_COLUMNS, type FlowTx } from '../store/flow-tx.js';
-import { finishAll, openFlowTxs } from '../store/flow-tx-batch.js';
+import { openFlowTxs } from '../store/flow-tx-batch.js';
+import { finishAll } from '../store/flow-writes.js';
 import { createStepGraphCache } from '../store/step-graphs.js';
 import { settleSuccesses, type Success } from '../store/transitions/settle-successes.js';
 

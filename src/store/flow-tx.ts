@@ -11,7 +11,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { FLOW_CHANNEL, WEBHOOK_CHANNEL, WORK_CHANNEL } from './channels.js';
 import type { StepRow } from './step-row.js';
 import { graphOf } from './step-graphs.js';
-import { writeAttempts, writeEpisodes, type AttemptRecord, type EpisodeRecord } from './outcome-records.js';
+import { finishAll } from './flow-writes.js';
+import type { AttemptRecord, EpisodeRecord } from './outcome-records.js';
 import type { TransitionFact } from './transition-facts.js';
 
 export interface FlowRow {
@@ -59,15 +60,6 @@ export interface PendingEvent {
 
 type FlowPatch = Partial<Pick<FlowRow, 'status' | 'quality' | 'error' | 'stepsRemaining' | 'stepsFailed' | 'finishedAt' | 'input'>>;
 
-const PATCH_COLUMNS: Record<keyof FlowPatch, string> = {
-  status: 'status',
-  quality: 'quality',
-  error: 'error',
-  stepsRemaining: 'steps_remaining',
-  stepsFailed: 'steps_failed',
-  finishedAt: 'finished_at',
-  input: 'input',
-};
 
 export class FlowTx {
   readonly events: (PendingEvent & { seq: number })[] = [];
@@ -172,51 +164,14 @@ export class FlowTx {
     if (this.flow.status !== this.initialStatus && isTerminalFlowStatus(this.flow.status)) this.notify(FLOW_CHANNEL, this.flow.id);
   }
 
-  async finish(): Promise<void> {
-    this.noteTermination();
-    if (this.attempts.length > 0) await writeAttempts(this.client, this.attempts);
-    if (this.episodes.length > 0) await writeEpisodes(this.client, this.episodes);
-    await this.writeFlow();
-    if (this.webhooks.length > 0) {
-      await this.client.query(
-        `INSERT INTO webhook_deliveries (id, type, flow_id, target, url, payload)
-         SELECT w.id, w.type, $1, w.target, w.url, w.payload
-           FROM jsonb_to_recordset($2::jsonb) AS w(id uuid, type text, target text, url text, payload jsonb)`,
-        [this.flow.id, JSON.stringify(this.webhooks)],
-      );
-    }
-    if (this.notifications.size > 0) {
-      const keys = [...this.notifications.keys()];
-      await this.client.query('SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n(c, p)', [
-        keys.map((k) => k.split('\u0000')[0]),
-        keys.map((k) => k.split('\u0000')[1]),
-      ]);
-    }
+  /** True when this transaction replaced the flow's input (a restart with a new one). */
+  get inputChanged(): boolean {
+    return 'input' in this.patch;
   }
 
-  private async writeFlow(): Promise<void> {
-    if (this.events.length === 0 && Object.keys(this.patch).length === 0) return;
-    const sets = ['event_seq = $2', 'updated_at = now()'];
-    const values: unknown[] = [this.flow.id, this.flow.eventSeq];
-    for (const [key, value] of Object.entries(this.patch)) {
-      values.push(key === 'error' || key === 'input' ? JSON.stringify(value) : value);
-      sets.push(`${PATCH_COLUMNS[key as keyof FlowPatch]} = $${values.length}`);
-    }
-    if (this.events.length === 0) {
-      await this.client.query(`UPDATE flows SET ${sets.join(', ')} WHERE id = $1`, values);
-      return;
-    }
-    const events = JSON.stringify(
-      this.events.map((e) => ({ seq: e.seq, type: e.type, step_id: e.stepId ?? null, data: e.data, at: (e.at ?? null)?.toISOString() ?? null })),
-    );
-    values.push(events);
-    await this.client.query(
-      `WITH f AS (UPDATE flows SET ${sets.join(', ')} WHERE id = $1)
-       INSERT INTO flow_events (flow_id, seq, at, type, step_id, data)
-       SELECT $1, e.seq, COALESCE(e.at, now()), e.type, e.step_id, e.data
-         FROM jsonb_to_recordset($${values.length}::jsonb) AS e(seq int, at timestamptz, type text, step_id text, data jsonb)`,
-      values,
-    );
+  /** Writes what this transaction changed (see flow-writes.ts). */
+  async finish(): Promise<void> {
+    await finishAll(this.client, [this]);
   }
 }
 

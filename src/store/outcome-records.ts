@@ -1,8 +1,6 @@
 // Attempt and recovery-episode rows: recorded in a FlowTx as its transitions
 // run and written with the flow's other changes, as JSON arrays expanded by
 // jsonb_to_recordset (one statement however many rows).
-import type pg from 'pg';
-import { prepared } from './prepared.js';
 
 /** An attempt row, written with the flow's other changes. */
 export interface AttemptRecord {
@@ -43,10 +41,6 @@ export function insertAttempts(param: number): string {
             outcome text, error jsonb, executed_by text, started_at timestamptz, finished_at timestamptz, duration_ms bigint, strategy text)`;
 }
 
-/** Inserts attempt rows in one statement. */
-export async function writeAttempts(client: Pick<pg.PoolClient, 'query'>, attempts: AttemptRecord[]): Promise<void> {
-  await client.query(prepared(insertAttempts(1), [JSON.stringify(attempts)]));
-}
 
 /** `INSERT INTO recovery_episodes` of the EpisodeRecords in parameter `$param` (a JSON array), ended now. */
 export function insertEpisodes(param: number): string {
@@ -54,9 +48,4 @@ export function insertEpisodes(param: number): string {
      SELECT e.id, e.flow_id, e.step_id, e.strategy, e.error_type, e.attempts, e.outcome, e.started_at, now()
        FROM jsonb_to_recordset($${param}::jsonb) AS e(id uuid, flow_id uuid, step_id text, strategy text, error_type text,
             attempts int, outcome text, started_at timestamptz)`;
-}
-
-/** Inserts recovery episode rows in one statement. */
-export async function writeEpisodes(client: Pick<pg.PoolClient, 'query'>, episodes: EpisodeRecord[]): Promise<void> {
-  await client.query(prepared(insertEpisodes(1), [JSON.stringify(episodes)]));
 }
