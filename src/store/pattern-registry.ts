@@ -42,6 +42,9 @@ export function createPatternRegistry({ db, notifier, logger, checkIntervalMs = 
   }
 
   async function refresh(): Promise<void> {
+    // A refresh already running may have read the version before the caller's change:
+    // let it end, then read again (callers arriving meanwhile share the new one).
+    if (refreshing) await refreshing.catch(() => undefined);
     refreshing ??= (async () => {
       const { rows } = await db.query<{ version: string }>('SELECT version::text AS version FROM pattern_registry WHERE id = 1');
       const version = rows[0]?.version ?? '0';
