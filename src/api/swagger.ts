@@ -37,15 +37,19 @@ export async function registerSwagger(app: FastifyInstance): Promise<void> {
     transformObject: jsonSchemaTransformObject,
   });
   // Security headers for the HTML pages; API responses (JSON) do without them.
-  await app.register(helmet, { global: false, contentSecurityPolicy: false });
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    staticCSP: true,
-    uiHooks: {
-      onRequest: (_request, reply, next) => {
-        reply.helmet({ contentSecurityPolicy: false });
-        next();
+  // Helmet's hooks (one of them async) run for every route of the scope it is
+  // registered in, so it lives in a scope holding only the documentation.
+  await app.register(async (docs) => {
+    await docs.register(helmet, { global: false, contentSecurityPolicy: false });
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      uiHooks: {
+        onRequest: (_request, reply, next) => {
+          reply.helmet({ contentSecurityPolicy: false });
+          next();
+        },
       },
-    },
+    });
   });
 }

@@ -58,6 +58,9 @@ export function isPublicAddress(ip: string): boolean {
   return false;
 }
 
+/** Literal-host answers remembered per policy (forgotten all at once when full: hosts come from clients). */
+const LITERAL_ANSWERS_KEPT = 1024;
+
 export interface AddressPolicy {
   /** Why `ip` (resolved from `hostname`) may not be reached, or undefined when it may. */
   refusal(hostname: string, ip: string): string | undefined;
@@ -81,15 +84,25 @@ export function createAddressPolicy(allowed: AllowedHost[]): AddressPolicy {
     if (hosts.has(bare(hostname)) || inAllowedCidr(ip) || isPublicAddress(ip)) return undefined;
     return `address ${ip}${bare(hostname) !== ip ? ` (${bare(hostname)})` : ''} is not public; add the host or a CIDR to HTTP_ALLOWED_HOSTS to allow it`;
   };
+  const literal = (hostname: string) => {
+    const host = bare(hostname);
+    if (isIP(host)) return refusal(host, host);
+    if ((host === 'localhost' || host.endsWith('.localhost')) && !hosts.has(host)) {
+      return `host ${host} is loopback; add it to HTTP_ALLOWED_HOSTS to allow it`;
+    }
+    return undefined;
+  };
+  // Every attempt of an http step asks again for the same few hosts; the
+  // answer depends only on the host and the (fixed) allow list.
+  const answers = new Map<string, string | undefined>();
   return {
     refusal,
     literalRefusal(hostname) {
-      const host = bare(hostname);
-      if (isIP(host)) return refusal(host, host);
-      if ((host === 'localhost' || host.endsWith('.localhost')) && !hosts.has(host)) {
-        return `host ${host} is loopback; add it to HTTP_ALLOWED_HOSTS to allow it`;
-      }
-      return undefined;
+      if (answers.has(hostname)) return answers.get(hostname);
+      const answer = literal(hostname);
+      if (answers.size >= LITERAL_ANSWERS_KEPT) answers.clear();
+      answers.set(hostname, answer);
+      return answer;
     },
   };
 }

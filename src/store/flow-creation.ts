@@ -5,7 +5,7 @@
 // 64 flows and 8 MiB of JSON each). A batch that fails is retried one flow
 // per statement, so one bad flow never fails others, and a repeated
 // Idempotency-Key waits until the statement writing its first use is done.
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from './uuid-v7.js';
 import type { NormalizedPlan } from '../domain/plan.js';
 import type { Database } from './database.js';
 import { prepared } from './prepared.js';

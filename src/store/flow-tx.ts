@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { GraphNode } from '../domain/dependency-graph.js';
 import type { NormalizedPlan } from '../domain/plan.js';
 import { isTerminalFlowStatus, type FlowStatus, type Mode } from '../domain/statuses.js';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from './uuid-v7.js';
 import { FLOW_CHANNEL, WEBHOOK_CHANNEL, WORK_CHANNEL } from './channels.js';
 import type { StepRow } from './step-row.js';
 import { graphOf } from './step-graphs.js';

@@ -4,7 +4,7 @@
 // executor is busy with the work they release. Only plain timers (no
 // alternative, no recovery in play) of live flows go this way; any other
 // timer is left to the claim loop, which handles every case.
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from './uuid-v7.js';
 import { isTerminalFlowStatus } from '../domain/statuses.js';
 import type { Database } from './database.js';
 import { FLOW_COLUMNS, type FlowTx } from './flow-tx.js';

@@ -1,5 +1,5 @@
 // Attempt records and the lease-conditioned step update every outcome starts with.
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../uuid-v7.js';
 import type { FlowTx } from '../flow-tx.js';
 import { prepared } from '../prepared.js';
 import type { StepRow } from '../step-row.js';

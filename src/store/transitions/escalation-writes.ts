@@ -1,5 +1,5 @@
 // Opening and closing escalations inside a FlowTx.
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../uuid-v7.js';
 import type { EscalationAction, EscalationKind } from '../../domain/statuses.js';
 import type { FlowTx } from '../flow-tx.js';
 

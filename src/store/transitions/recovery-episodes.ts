@@ -1,6 +1,6 @@
 // Recovery episodes for statistics: from a step's first failure to its
 // resolution, recorded when the step settles, with the last rung applied.
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../uuid-v7.js';
 import type { FlowTx } from '../flow-tx.js';
 import type { StepRow } from '../step-row.js';
 
