@@ -2,6 +2,11 @@
 // memory, flushed to Postgres in one statement at most once a second (never a
 // write per request), and merged with every replica's flushed counts, so
 // replicas agree within about a second and a restart keeps the counts.
+//
+// A merge reads only the buckets written since the last merges (each write
+// takes a new `rev`), and the shared view holds at most `maxKeys` keys: the
+// keys come from clients (`component`), and ever-new ones must cost neither a
+// read of the whole window every second nor unbounded memory.
 import type { Logger } from '../logger.js';
 import type { Database } from './database.js';
 
@@ -20,7 +25,17 @@ export interface FrequencyOptions {
   /** Flush and merge period, in ms. Defaults to 1000. */
   flushMs?: number;
   now?: () => number;
+  /** Distinct scope/key pairs the merged view holds at most. Defaults to 100,000. */
+  maxKeys?: number;
 }
+
+/**
+ * Merges whose revisions are read again. A flush takes its revisions when it
+ * runs and becomes visible when it commits, so a write can show up after a
+ * merge has already read a later revision; reading the last few merges'
+ * revisions again (counts are absolute, so a reread changes nothing) sees it.
+ */
+const REREAD_MERGES = 3;
 
 const keyOf = (scope: OccurrenceScope, key: string) => `${scope}\u0000${key}`;
 
@@ -40,8 +55,14 @@ export function createErrorFrequency(options: FrequencyOptions) {
   let pending = new Map<string, PendingCounts>();
   /** Counts being written right now, until the merged view includes them. */
   let inFlight = new Map<string, number>();
-  /** Every replica's written counts in the window, as of the last merge. */
-  let shared = new Map<string, number>();
+  const maxKeys = options.maxKeys ?? 100_000;
+  /** Every replica's written counts in the window, as of the last merge, per scope/key. */
+  const shared = new Map<string, number>();
+  /** The same counts by bucket start, then scope/key (the buckets that leave the window are dropped whole). */
+  const sharedBuckets = new Map<number, Map<string, number>>();
+  /** The highest revision read by each of the last merges, oldest first ('0' before the first). */
+  const merged: string[] = ['0'];
+  let keysSkipped = false;
   let timer: NodeJS.Timeout | undefined;
   let lastPrune = 0;
   let flushing: Promise<void> | undefined;
@@ -59,12 +80,50 @@ export function createErrorFrequency(options: FrequencyOptions) {
     return (shared.get(k) ?? 0) + (inFlight.get(k) ?? 0) + entry.total;
   }
 
-  async function merge(): Promise<void> {
-    const { rows } = await options.db.query<{ scope: OccurrenceScope; key: string; n: number }>(
-      `SELECT scope, key, sum(count)::int AS n FROM error_occurrences WHERE bucket_start > $1 GROUP BY scope, key`,
-      [new Date(now() - windowMs)],
+  /** Drops the buckets that have left the window from the shared view. */
+  function expire(windowStart: number): void {
+    for (const [bucket, counts] of sharedBuckets) {
+      if (bucket > windowStart) continue;
+      for (const [k, n] of counts) {
+        const left = (shared.get(k) ?? 0) - n;
+        if (left > 0) shared.set(k, left);
+        else shared.delete(k);
+      }
+      sharedBuckets.delete(bucket);
+    }
+  }
+
+  async function merge(): Promise<number> {
+    const windowStart = now() - windowMs;
+    const { rows } = await options.db.query<{ scope: OccurrenceScope; key: string; bucket: number; count: number; rev: string }>(
+      // Ordered by the bigint column, not by its text output.
+      `SELECT o.scope, o.key, (EXTRACT(EPOCH FROM o.bucket_start) * 1000)::float8 AS bucket, o.count, o.rev::text AS rev
+         FROM error_occurrences o WHERE o.rev > $1::bigint AND o.bucket_start > $2 ORDER BY o.rev`,
+      [merged[0], new Date(windowStart)],
     );
-    shared = new Map(rows.map((r) => [keyOf(r.scope, r.key), r.n]));
+    expire(windowStart);
+    for (const row of rows) {
+      if (row.bucket <= windowStart) continue;
+      const k = keyOf(row.scope, row.key);
+      let counts = sharedBuckets.get(row.bucket);
+      const before = counts?.get(k) ?? 0;
+      if (row.count === before) continue;
+      const total = shared.get(k);
+      if (total === undefined && shared.size >= maxKeys) {
+        keysSkipped = true;
+        continue;
+      }
+      if (!counts) sharedBuckets.set(row.bucket, (counts = new Map()));
+      counts.set(k, row.count);
+      shared.set(k, (total ?? 0) + row.count - before);
+    }
+    merged.push(rows.at(-1)?.rev ?? merged.at(-1)!);
+    if (merged.length > REREAD_MERGES) merged.shift();
+    if (keysSkipped) {
+      keysSkipped = false;
+      options.logger.warn({ maxKeys }, 'error frequency: more distinct keys in the window than the merged view holds; new ones count only this replica');
+    }
+    return rows.length;
   }
 
   async function flushOnce(): Promise<void> {
@@ -77,7 +136,8 @@ export function createErrorFrequency(options: FrequencyOptions) {
         await options.db.query(
           `INSERT INTO error_occurrences (scope, key, bucket_start, count)
            SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])
-           ON CONFLICT (scope, key, bucket_start) DO UPDATE SET count = error_occurrences.count + EXCLUDED.count`,
+           ON CONFLICT (scope, key, bucket_start)
+           DO UPDATE SET count = error_occurrences.count + EXCLUDED.count, rev = nextval('error_occurrences_rev_seq')`,
           [rows.map((r) => r.scope), rows.map((r) => r.key), rows.map((r) => new Date(r.bucket)), rows.map((r) => r.count)],
         );
       }
@@ -118,6 +178,8 @@ export function createErrorFrequency(options: FrequencyOptions) {
       };
     },
     flush,
+    /** Reads the other replicas' latest counts now (a flush does too); returns the bucket rows read. */
+    merge,
     async start(): Promise<void> {
       await merge();
       timer = setInterval(() => void flush().catch((error: unknown) => options.logger.warn({ err: error }, 'error frequency flush failed')), options.flushMs ?? 1000);
