@@ -60,6 +60,8 @@ export function isPublicAddress(ip: string): boolean {
 
 /** Literal-host answers remembered per policy (forgotten all at once when full: hosts come from clients). */
 const LITERAL_ANSWERS_KEPT = 1024;
+/** Longest host name whose answer is kept (a DNS name has at most 253 characters; a bracketed IPv6 literal fewer). */
+const MAX_KEPT_HOST_CHARS = 253;
 
 export interface AddressPolicy {
   /** Why `ip` (resolved from `hostname`) may not be reached, or undefined when it may. */
@@ -100,6 +102,8 @@ export function createAddressPolicy(allowed: AllowedHost[]): AddressPolicy {
     literalRefusal(hostname) {
       if (answers.has(hostname)) return answers.get(hostname);
       const answer = literal(hostname);
+      // Names longer than DNS allows are answered, never kept.
+      if (hostname.length > MAX_KEPT_HOST_CHARS) return answer;
       if (answers.size >= LITERAL_ANSWERS_KEPT) answers.clear();
       answers.set(hostname, answer);
       return answer;

@@ -25,17 +25,23 @@ export interface FrequencyOptions {
   /** Flush and merge period, in ms. Defaults to 1000. */
   flushMs?: number;
   now?: () => number;
-  /** Distinct scope/key pairs the merged view holds at most. Defaults to 100,000. */
+  /**
+   * Distinct components the merged view holds at most (patterns are bounded by
+   * the registry). Past it, a new component counts only this replica's
+   * occurrences since its last flush. Defaults to 100,000.
+   */
   maxKeys?: number;
 }
 
 /**
- * Merges whose revisions are read again. A flush takes its revisions when it
- * runs and becomes visible when it commits, so a write can show up after a
- * merge has already read a later revision; reading the last few merges'
- * revisions again (counts are absolute, so a reread changes nothing) sees it.
+ * How far back, in ms, each merge reads revisions again. A flush takes its
+ * revisions when it runs and becomes visible when it commits, so a write can
+ * show up after a merge has already read a later revision; reading the last
+ * few seconds' revisions again (counts are absolute, so a reread changes
+ * nothing) still sees it. Flushes lock their rows in one order, so none waits
+ * on another for long.
  */
-const REREAD_MERGES = 3;
+const REREAD_MS = 5000;
 
 const keyOf = (scope: OccurrenceScope, key: string) => `${scope}\u0000${key}`;
 
@@ -60,8 +66,11 @@ export function createErrorFrequency(options: FrequencyOptions) {
   const shared = new Map<string, number>();
   /** The same counts by bucket start, then scope/key (the buckets that leave the window are dropped whole). */
   const sharedBuckets = new Map<number, Map<string, number>>();
-  /** The highest revision read by each of the last merges, oldest first ('0' before the first). */
-  const merged: string[] = ['0'];
+  /** The highest revision read by each merge of the last REREAD_MS, oldest first, with when it was read. */
+  const merged: { at: number; rev: string }[] = [];
+  /** Where the next merge reads from: the highest revision read REREAD_MS ago or earlier. */
+  let rereadFrom = '0';
+  let components = 0;
   let keysSkipped = false;
   let timer: NodeJS.Timeout | undefined;
   let lastPrune = 0;
@@ -87,7 +96,7 @@ export function createErrorFrequency(options: FrequencyOptions) {
       for (const [k, n] of counts) {
         const left = (shared.get(k) ?? 0) - n;
         if (left > 0) shared.set(k, left);
-        else shared.delete(k);
+        else if (shared.delete(k) && k.startsWith('component')) components--;
       }
       sharedBuckets.delete(bucket);
     }
@@ -99,7 +108,7 @@ export function createErrorFrequency(options: FrequencyOptions) {
       // Ordered by the bigint column, not by its text output.
       `SELECT o.scope, o.key, (EXTRACT(EPOCH FROM o.bucket_start) * 1000)::float8 AS bucket, o.count, o.rev::text AS rev
          FROM error_occurrences o WHERE o.rev > $1::bigint AND o.bucket_start > $2 ORDER BY o.rev`,
-      [merged[0], new Date(windowStart)],
+      [rereadFrom, new Date(windowStart)],
     );
     expire(windowStart);
     for (const row of rows) {
@@ -109,19 +118,23 @@ export function createErrorFrequency(options: FrequencyOptions) {
       const before = counts?.get(k) ?? 0;
       if (row.count === before) continue;
       const total = shared.get(k);
-      if (total === undefined && shared.size >= maxKeys) {
-        keysSkipped = true;
-        continue;
+      if (total === undefined && row.scope === 'component') {
+        if (components >= maxKeys) {
+          keysSkipped = true;
+          continue;
+        }
+        components++;
       }
       if (!counts) sharedBuckets.set(row.bucket, (counts = new Map()));
       counts.set(k, row.count);
       shared.set(k, (total ?? 0) + row.count - before);
     }
-    merged.push(rows.at(-1)?.rev ?? merged.at(-1)!);
-    if (merged.length > REREAD_MERGES) merged.shift();
+    const t = now();
+    merged.push({ at: t, rev: rows.at(-1)?.rev ?? merged.at(-1)?.rev ?? rereadFrom });
+    while (merged.length > 0 && merged[0]!.at <= t - REREAD_MS) rereadFrom = merged.shift()!.rev;
     if (keysSkipped) {
       keysSkipped = false;
-      options.logger.warn({ maxKeys }, 'error frequency: more distinct keys in the window than the merged view holds; new ones count only this replica');
+      options.logger.warn({ maxKeys }, 'error frequency: more distinct components in the window than the merged view holds; new ones count only what this replica has not flushed yet');
     }
     return rows.length;
   }
@@ -130,14 +143,16 @@ export function createErrorFrequency(options: FrequencyOptions) {
     const batch = pending;
     pending = new Map();
     inFlight = new Map([...batch].map(([k, e]) => [k, e.total]));
-    const rows = [...batch.values()].flatMap((e) => [...e.buckets].map(([bucket, count]) => ({ scope: e.scope, key: e.key, bucket, count })));
+    const rows = [...batch.values()]
+      .flatMap((e) => [...e.buckets].map(([bucket, count]) => ({ scope: e.scope, key: e.key, bucket, count })))
+      // One lock order for every replica's flush: two never wait on each other in a cycle.
+      .sort((a, b) => (a.scope !== b.scope ? (a.scope < b.scope ? -1 : 1) : a.key !== b.key ? (a.key < b.key ? -1 : 1) : a.bucket - b.bucket));
     try {
       if (rows.length > 0) {
         await options.db.query(
           `INSERT INTO error_occurrences (scope, key, bucket_start, count)
            SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])
-           ON CONFLICT (scope, key, bucket_start)
-           DO UPDATE SET count = error_occurrences.count + EXCLUDED.count, rev = nextval('error_occurrences_rev_seq')`,
+           ON CONFLICT (scope, key, bucket_start) DO UPDATE SET count = error_occurrences.count + EXCLUDED.count`,
           [rows.map((r) => r.scope), rows.map((r) => r.key), rows.map((r) => new Date(r.bucket)), rows.map((r) => r.count)],
         );
       }

@@ -34,17 +34,21 @@ describe('error frequency merge', () => {
     writer.record(null, 'many-7');
     await writer.flush();
 
+    let t = Date.now();
     const reads = counting(store.db());
-    const reader = frequency(reads.db);
+    const reader = frequency(reads.db, { now: () => t });
     await reader.start();
     expect(reads.rowsRead()).toBeGreaterThanOrEqual(2000);
-    await reader.merge();
-    await reader.merge();
-    await reader.merge();
+    // A merge a second for 6 s: the start's rows are past the reread horizon.
+    for (let i = 0; i < 6; i++) {
+      t += 1000;
+      await reader.merge();
+    }
 
     writer.record(null, 'many-7');
     await writer.flush();
     const before = reads.rowsRead();
+    t += 1000;
     await reader.merge();
     // The one bucket written since (before: every key in the window, 2,000+ rows, every second).
     expect(reads.rowsRead() - before).toBeLessThanOrEqual(1);
@@ -54,18 +58,21 @@ describe('error frequency merge', () => {
     await reader.stop();
   });
 
-  it('holds at most maxKeys keys; the others count only what this replica saw', async () => {
+  it('holds at most maxKeys components; the others count only what this replica has not flushed; patterns are never left out', async () => {
     // A clock far ahead leaves the other tests' buckets out of the window.
     const now = () => Date.UTC(2032, 0, 1);
     const writer = frequency(store.db(), { now });
     await writer.start();
     for (let i = 0; i < 300; i++) writer.record(null, `capped-${i}`);
+    writer.record('capped-pattern', null);
     await writer.flush();
     const reader = frequency(store.db(), { now, maxKeys: 100 });
     await reader.start();
     const counts = Array.from({ length: 300 }, (_, i) => reader.record(null, `capped-${i}`).component);
     expect(counts.filter((n) => n === 2)).toHaveLength(100);
     expect(counts.filter((n) => n === 1)).toHaveLength(200);
+    // Patterns are bounded by the registry: never left out.
+    expect(reader.record('capped-pattern', null).pattern).toBe(2);
     await writer.stop();
     await reader.stop();
   });
@@ -90,9 +97,21 @@ describe('error frequency merge', () => {
     await reader.stop();
   });
 
-  it('sees a write that committed after a later write was already merged', async () => {
-    const reader = frequency(store.db());
+  it('sees a write that committed after a later write was already merged, and reads only the last seconds again', async () => {
+    let t = Date.now();
+    const reads = counting(store.db());
+    const reader = frequency(reads.db, { now: () => t });
     await reader.start();
+    // Merges a second apart: what was read more than 5 s ago is not read again.
+    for (let i = 0; i < 7; i++) {
+      t += 1000;
+      await reader.merge();
+    }
+    const before = reads.rowsRead();
+    t += 1000;
+    await reader.merge();
+    expect(reads.rowsRead() - before).toBe(0);
+
     const late = await store.db().pool.connect();
     try {
       await late.query('BEGIN');
@@ -102,6 +121,7 @@ describe('error frequency merge', () => {
       await writer.start();
       writer.record(null, 'early');
       await writer.flush();
+      t += 1000;
       await reader.merge();
       expect(reader.record(null, 'early').component).toBe(2);
       await late.query('COMMIT');
@@ -109,8 +129,31 @@ describe('error frequency merge', () => {
     } finally {
       late.release();
     }
+    t += 1000;
     await reader.merge();
     expect(reader.record(null, 'late').component).toBe(6);
+    await reader.stop();
+  });
+
+  it('takes a new revision on every update, whoever writes it (replicas that predate the column)', async () => {
+    let t = Date.now();
+    const reader = frequency(store.db(), { now: () => t });
+    await reader.start();
+    await store.db().query(`INSERT INTO error_occurrences (scope, key, bucket_start, count) VALUES ('component', 'old-writer', now(), 1)`);
+    // Past the reread horizon: only a new revision brings the row back.
+    for (let i = 0; i < 7; i++) {
+      t += 1000;
+      await reader.merge();
+    }
+    // What an older replica's flush sends: no rev in it.
+    await store.db().query(
+      `INSERT INTO error_occurrences (scope, key, bucket_start, count)
+       SELECT scope, key, bucket_start, 4 FROM error_occurrences WHERE key = 'old-writer'
+       ON CONFLICT (scope, key, bucket_start) DO UPDATE SET count = error_occurrences.count + EXCLUDED.count`,
+    );
+    t += 1000;
+    await reader.merge();
+    expect(reader.record(null, 'old-writer').component).toBe(6);
     await reader.stop();
   });
 });

@@ -33,6 +33,14 @@ describe('address policy', () => {
     }
   });
 
+  it('answers names longer than DNS allows without keeping them', () => {
+    const policy = createAddressPolicy([]);
+    const long = `${'a'.repeat(300)}.localhost`;
+    expect(policy.literalRefusal(long)).toBeDefined();
+    expect(policy.literalRefusal(long)).toBeDefined();
+    expect(policy.literalRefusal(`${'a'.repeat(300)}.example.com`)).toBeUndefined();
+  });
+
   it('isPublicAddress looks through IPv4-mapped and NAT64 addresses', () => {
     expect(isPublicAddress('::ffff:10.0.0.1')).toBe(false);
     expect(isPublicAddress('64:ff9b::7f00:1')).toBe(false);

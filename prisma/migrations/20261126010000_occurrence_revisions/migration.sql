@@ -7,3 +7,15 @@ CREATE SEQUENCE "error_occurrences_rev_seq";
 ALTER TABLE "error_occurrences" ADD COLUMN "rev" BIGINT NOT NULL DEFAULT nextval('error_occurrences_rev_seq');
 
 CREATE INDEX "error_occurrences_rev_idx" ON "error_occurrences"("rev");
+
+-- Every update takes a new revision too, whoever writes it (during a rolling
+-- upgrade, replicas that predate this column keep upserting counts).
+CREATE FUNCTION "error_occurrences_next_rev"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.rev := nextval('error_occurrences_rev_seq');
+  RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER "error_occurrences_next_rev" BEFORE UPDATE ON "error_occurrences"
+  FOR EACH ROW EXECUTE FUNCTION "error_occurrences_next_rev"();
