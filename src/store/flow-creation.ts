@@ -25,13 +25,19 @@ export type CreateResult =
   | { created: true; flowId: string; createdAt: Date; steps: { id: string; stepId: string; status: string }[] }
   | { created: false; flowId: string; sameRequest: boolean };
 
+/** The delay a step starts with when it is due at creation (a root `delay` step is parked on its timer at once), else null. */
+function rootDelayMs(s: NormalizedPlan['steps'][number]): number | null {
+  return s.dependsOn.length === 0 && s.primary.kind === 'delay' ? s.primary.delayMs : null;
+}
+
 function stepRecords(plan: NormalizedPlan) {
   return plan.steps.map((s) => ({
     id: uuidv7(),
     step_id: s.id,
     position: s.position,
     kind: s.primary.kind,
-    status: s.dependsOn.length === 0 ? 'scheduled' : 'pending',
+    status: rootDelayMs(s) !== null ? 'running' : s.dependsOn.length === 0 ? 'scheduled' : 'pending',
+    delay_ms: rootDelayMs(s),
     critical: s.critical,
     depends_on: s.dependsOn,
     pending_deps: s.dependsOn.length,
@@ -41,6 +47,10 @@ function stepRecords(plan: NormalizedPlan) {
 }
 
 function flowRecord(id: string, f: NewFlow, steps: ReturnType<typeof stepRecords>) {
+  // flow.started is event 1; each delay parked at creation has started too.
+  const timers = f.plan.steps
+    .filter((s) => rootDelayMs(s) !== null)
+    .map((s, i) => ({ seq: 2 + i, step_id: s.id, data: { kind: 'delay', delayMs: rootDelayMs(s) } }));
   return {
     id,
     name: f.plan.name,
@@ -58,6 +68,8 @@ function flowRecord(id: string, f: NewFlow, steps: ReturnType<typeof stepRecords
     steps_remaining: f.plan.steps.length,
     steps,
     started: { mode: f.plan.mode, steps: f.plan.steps.length, createdBy: f.createdBy },
+    timers,
+    event_seq: 1 + timers.length,
   };
 }
 

@@ -74,6 +74,7 @@ export class FlowTx {
    */
   readonly settledSuccesses = new Map<string, boolean>();
   private patch: FlowPatch = {};
+  private readonly later: PendingEvent[] = [];
   /** Called after commit, e.g. to wake the local executor. */
   readonly afterCommit: (() => void)[] = [];
   /** Called when the transaction rolls back (to return reserved executor capacity). */
@@ -140,6 +141,20 @@ export class FlowTx {
   /** Sends NOTIFY `channel` with `payload` when the transaction commits (deduplicated). */
   notify(channel: string, payload = ''): void {
     this.notifications.set(`${channel}\u0000${payload}`, channel);
+  }
+
+  /**
+   * Queues an event to be recorded after every other event of this
+   * transaction, when it is written (a released step's start follows the
+   * success that released it).
+   */
+  eventLater(type: string, stepId: string | null | undefined, data: Record<string, unknown>): void {
+    this.later.push({ type, stepId, data });
+  }
+
+  /** Records the events queued with eventLater (finishAll calls it). */
+  recordLaterEvents(): void {
+    for (const e of this.later.splice(0)) this.event(e.type, e.stepId, e.data, e.at);
   }
 
   /** Queues an event; it gets the next per-flow seq. */

@@ -11,7 +11,10 @@ import { prepared } from './prepared.js';
  * webhooks and NOTIFYs: one statement for the whole batch.
  */
 export async function finishAll(client: pg.PoolClient, txs: FlowTx[]): Promise<void> {
-  for (const tx of txs) tx.noteTermination();
+  for (const tx of txs) {
+    tx.recordLaterEvents();
+    tx.noteTermination();
+  }
   const attempts = txs.flatMap((tx) => tx.attempts);
   const episodes = txs.flatMap((tx) => tx.episodes);
   const changed = txs.filter((tx) => tx.changed);

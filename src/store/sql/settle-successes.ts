@@ -7,7 +7,9 @@
 // with nothing left to wait for become due now; up to the flow's `slots` of
 // them (ready ones first, in plan order) are claimed for `$2` at once, under
 // the lease rules of CLAIM_DUE_STEPS, and come back whole so the executor can
-// start them after the commit without a claim round trip. The ids of the
+// start them after the commit without a claim round trip. A ready `delay`
+// step is parked on its timer at once (its delay runs from now, and it takes
+// no execution slot); it comes back with `parked`. The ids of the
 // settled steps come back once, comma-separated, on the first row.
 import { STEP_COLUMNS } from '../step-row.js';
 
@@ -30,29 +32,32 @@ settled AS (
   RETURNING s.id, s.flow_id, s.step_id, i.slots
 ),
 dep AS (
-  SELECT d.id, d.flow_id, d.position, d.pending_deps, count(*)::int AS n, max(x.slots) AS slots
+  SELECT d.id, d.flow_id, d.position, d.pending_deps, count(*)::int AS n, max(x.slots) AS slots,
+         COALESCE(d.definition->>'kind' = 'delay', false) AS timer, (d.definition->>'delayMs')::bigint AS delay_ms
     FROM settled x
     JOIN steps d ON d.flow_id = x.flow_id AND x.step_id = ANY(d.depends_on) AND d.status = 'pending'
    GROUP BY d.id
 ),
 ranked AS (
-  SELECT dep.id, dep.n, dep.pending_deps = dep.n AS ready,
-         dep.pending_deps = dep.n AND row_number() OVER (PARTITION BY dep.flow_id ORDER BY dep.pending_deps - dep.n, dep.position) <= dep.slots AS claim
+  SELECT dep.id, dep.n, dep.pending_deps = dep.n AS ready, dep.timer, dep.delay_ms,
+         dep.pending_deps = dep.n AND NOT dep.timer
+           AND row_number() OVER (PARTITION BY dep.flow_id, dep.timer ORDER BY dep.pending_deps - dep.n, dep.position) <= dep.slots AS claim
     FROM dep
 ),
 released AS (
   UPDATE steps s
      SET pending_deps = s.pending_deps - r.n,
-         status = CASE WHEN NOT r.ready THEN s.status WHEN r.claim AND s.kind <> 'task' THEN 'running' ELSE 'scheduled' END,
-         due_action = CASE WHEN r.ready THEN 'attempt' ELSE s.due_action END,
-         run_at = CASE WHEN NOT r.ready THEN s.run_at WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE now() END,
+         status = CASE WHEN NOT r.ready THEN s.status WHEN r.timer OR (r.claim AND s.kind <> 'task') THEN 'running' ELSE 'scheduled' END,
+         due_action = CASE WHEN NOT r.ready THEN s.due_action WHEN r.timer THEN 'timer' ELSE 'attempt' END,
+         run_at = CASE WHEN NOT r.ready THEN s.run_at WHEN r.timer THEN now() + r.delay_ms * interval '1 millisecond'
+                       WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE now() END,
          lease_owner = CASE WHEN r.claim THEN $2::text ELSE s.lease_owner END,
          lease_expires_at = CASE WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE s.lease_expires_at END,
-         started_at = CASE WHEN r.claim AND s.kind <> 'task' THEN COALESCE(s.started_at, now()) ELSE s.started_at END,
+         started_at = CASE WHEN (r.ready AND r.timer) OR (r.claim AND s.kind <> 'task') THEN COALESCE(s.started_at, now()) ELSE s.started_at END,
          updated_at = now()
     FROM ranked r
    WHERE s.id = r.id AND s.status = 'pending'
-  RETURNING ${STEP_COLUMNS('s')}, r.ready AS ready, r.claim AS claimed, now() AS "dueAt", now() AS "claimedAt"
+  RETURNING ${STEP_COLUMNS('s')}, r.ready AS ready, r.claim AS claimed, r.ready AND r.timer AS parked, now() AS "dueAt", now() AS "claimedAt"
 )
 SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT string_agg(id::text, ',') FROM settled) END AS settled, r.*
   FROM (SELECT 1) one LEFT JOIN released r ON true`;

@@ -36,13 +36,14 @@ export function successQuality(s: Success): number {
   return (s.options.status ?? 'succeeded') === 'succeeded' ? qualityOf(s.step) : 1;
 }
 
-type ReleasedRow = StepRow & { settled: string | null; ready: boolean; claimed: boolean; dueAt: Date; claimedAt: Date };
+type ReleasedRow = StepRow & { settled: string | null; ready: boolean; claimed: boolean; parked: boolean; dueAt: Date; claimedAt: Date };
 
 /**
  * Settles `successes` (each under its FlowTx, all on one connection) with one
  * statement, and records in each FlowTx whether its steps settled
  * (`tx.settledSuccesses`). Dependents that became due are claimed with the
  * capacity the FlowTx's readyClaimer lends, else announced with workDue().
+ * Dependents that are delays are parked on their timers by the same statement.
  */
 export async function settleSuccesses(all: { tx: FlowTx; success: Success }[]): Promise<void> {
   // One outcome per step: a step run twice by this process (its lease lapsed and it was
@@ -82,6 +83,12 @@ export async function settleSuccesses(all: { tx: FlowTx; success: Success }[]): 
   for (const [flowId, { tx, reservation }] of reservations) {
     const mine = released.filter((r) => r.flowId === flowId);
     reservation?.accept(mine.filter((r) => r.claimed));
+    // A delay parked on release has started; its event follows its predecessors' success.
+    for (const r of mine) {
+      if (r.parked && r.attemptsTotal === 0 && r.alternativeId === null && r.definition.kind === 'delay') {
+        tx.eventLater('step.started', r.stepId, { kind: 'delay', delayMs: r.definition.delayMs });
+      }
+    }
     if (mine.some((r) => r.ready && !r.claimed) && !tx.readyClaimer) tx.workDue();
   }
   for (const { tx, success } of entries) tx.settledSuccesses.set(success.step.id, settled.has(success.step.id));

@@ -1,0 +1,108 @@
+// A `delay` step is parked on its timer the moment it becomes due: at the
+// flow's creation when it has no dependencies, in the statement that settles
+// its last dependency otherwise. Its delay runs from then, not from when an
+// executor gets round to it, and it never takes an execution slot.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+let idle: Harness; // no executor: only creation can have parked anything
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+  idle = await startHarness({ startExecutor: false });
+});
+afterAll(async () => {
+  await idle.close();
+  await h.close();
+});
+
+interface StepTimes {
+  status: string;
+  dueAction: string | null;
+  /** run_at minus the reference time, in ms (exact: both come from one transaction's now()). */
+  sinceMs: number | null;
+  startedAt: Date | null;
+}
+
+async function stepTimes(harness: Harness, flowId: string, stepId: string, reference: string): Promise<StepTimes> {
+  const { rows } = await harness.db.query<StepTimes>(
+    `SELECT s.status, s.due_action AS "dueAction", s.started_at AS "startedAt",
+            (EXTRACT(EPOCH FROM (s.run_at - (${reference}))) * 1000)::float8 AS "sinceMs"
+       FROM steps s JOIN flows f ON f.id = s.flow_id
+      WHERE s.flow_id = $1 AND s.step_id = $2`,
+    [flowId, stepId],
+  );
+  return rows[0]!;
+}
+
+describe('delay steps', () => {
+  it('with no dependencies are parked by the statement that creates the flow, and their start is in the event log', async () => {
+    const res = await idle.submit({ name: 'parked-at-creation', steps: [{ id: 'wait', kind: 'delay', delayMs: 60_000 }, { id: 'next', kind: 'noop', dependsOn: ['wait'] }] });
+    expect(res.statusCode).toBe(202);
+    const times = await stepTimes(idle, res.body.id, 'wait', 'f.created_at');
+    expect(times).toMatchObject({ status: 'running', dueAction: 'timer', sinceMs: 60_000 });
+    expect(times.startedAt).not.toBeNull();
+    const events = await idle.events(res.body.id);
+    expect(events.map((e) => [e.seq, e.type, e.stepId ?? null])).toEqual([
+      [1, 'flow.started', null],
+      [2, 'step.started', 'wait'],
+    ]);
+    expect(events[1]!.data).toEqual({ kind: 'delay', delayMs: 60_000 });
+    // The flow's next event continues the numbering.
+    const cancelled = await idle.app.inject({ method: 'POST', url: `/v1/flows/${res.body.id}/cancel` });
+    expect(cancelled.statusCode).toBeLessThan(300);
+    expect((await idle.events(res.body.id)).map((e) => e.seq)).toEqual(Array.from({ length: (await idle.events(res.body.id)).length }, (_, i) => i + 1));
+  });
+
+  it('released by a success are parked by the statement that settles it: the delay runs from that success', async () => {
+    const res = await h.submit({
+      name: 'parked-on-release',
+      steps: [
+        { id: 'first', kind: 'noop' },
+        { id: 'wait', kind: 'delay', delayMs: 60_000, dependsOn: ['first'] },
+        { id: 'last', kind: 'noop', dependsOn: ['wait'] },
+      ],
+    });
+    expect(res.statusCode).toBe(202);
+    const started = Date.now();
+    for (;;) {
+      const t = await stepTimes(h, res.body.id, 'wait', `SELECT finished_at FROM steps WHERE flow_id = f.id AND step_id = 'first'`);
+      if (t.dueAction === 'timer') {
+        // The same now() as the success that released it: parked in that statement.
+        expect(t).toMatchObject({ status: 'running', sinceMs: 60_000 });
+        break;
+      }
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const events = await h.events(res.body.id);
+    const types = events.map((e) => `${e.type}:${e.stepId ?? ''}`);
+    expect(types.indexOf('step.succeeded:first')).toBeLessThan(types.indexOf('step.started:wait'));
+    expect(events.find((e) => e.type === 'step.started' && e.stepId === 'wait')!.data).toEqual({ kind: 'delay', delayMs: 60_000 });
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  });
+
+  it('parked on release fire after their delay and the flow completes', async () => {
+    const res = await h.submit({
+      name: 'short-delay',
+      steps: [
+        { id: 'first', kind: 'noop' },
+        { id: 'wait', kind: 'delay', delayMs: 300, dependsOn: ['first'] },
+        { id: 'last', kind: 'noop', dependsOn: ['wait'] },
+      ],
+    });
+    expect(res.statusCode).toBe(202);
+    const done = await h.waitFor(res.body.id, ['completed', 'failed'], 10_000);
+    expect(done.status).toBe('completed');
+    const { rows } = await h.db.query<{ waitedMs: number }>(
+      `SELECT (EXTRACT(EPOCH FROM (w.finished_at - f.finished_at)) * 1000)::float8 AS "waitedMs"
+         FROM steps w JOIN steps f ON f.flow_id = w.flow_id AND f.step_id = 'first'
+        WHERE w.flow_id = $1 AND w.step_id = 'wait'`,
+      [res.body.id],
+    );
+    expect(rows[0]!.waitedMs).toBeGreaterThanOrEqual(300);
+    const types = (await h.events(res.body.id)).map((e) => `${e.type}:${e.stepId ?? ''}`);
+    expect(types.filter((t) => t === 'step.started:wait')).toHaveLength(1);
+    expect(types).toContain('step.succeeded:wait');
+  });
+});
