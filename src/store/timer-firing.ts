@@ -37,6 +37,8 @@ interface FiredRow {
   startedAt: Date | null;
   dueAt: Date;
   released: number;
+  /** On the first row: the dependents parked on their own timers (delays) whose start is news. */
+  parked: { flowId: string; stepId: string; delayMs: number }[] | null;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function fireDueTimers(db: Database, executedBy: string, limit: num
     fired = (await client.query<FiredRow>(prepared(FIRE_TIMERS, [live.map((t) => t.id)]))).rows;
     const now = new Date();
     for (const row of fired) record(txs.get(row.flowId)!, row, executedBy, now);
+    for (const p of fired[0]?.parked ?? []) txs.get(p.flowId)?.eventLater('step.started', p.stepId, { kind: 'delay', delayMs: p.delayMs });
     await finishAll(client, [...txs.values()]);
   });
   const committedAt = Date.now();

@@ -82,6 +82,34 @@ describe('delay steps', () => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   });
 
+  it('released by a timer fired in bulk are parked by the firing statement', async () => {
+    const res = await h.submit({
+      name: 'delay-after-delay',
+      steps: [
+        { id: 'w1', kind: 'delay', delayMs: 100 },
+        { id: 'w2', kind: 'delay', delayMs: 60_000, dependsOn: ['w1'] },
+      ],
+    });
+    expect(res.statusCode).toBe(202);
+    const started = Date.now();
+    for (;;) {
+      const t = await stepTimes(h, res.body.id, 'w2', `SELECT finished_at FROM steps WHERE flow_id = f.id AND step_id = 'w1'`);
+      if (t.dueAction === 'timer') {
+        expect(t).toMatchObject({ status: 'running', sinceMs: 60_000 });
+        break;
+      }
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const { rows } = await h.db.query<{ executedBy: string }>(`SELECT executed_by AS "executedBy" FROM attempts WHERE flow_id = $1 AND step_id = 'w1'`, [res.body.id]);
+    expect(rows).toHaveLength(1);
+    const events = await h.events(res.body.id);
+    const types = events.map((e) => `${e.type}:${e.stepId ?? ''}`);
+    expect(types.filter((t) => t.startsWith('step.started'))).toEqual(['step.started:w1', 'step.started:w2']);
+    expect(types.indexOf('step.succeeded:w1')).toBeLessThan(types.indexOf('step.started:w2'));
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  });
+
   it('parked on release fire after their delay and the flow completes', async () => {
     const res = await h.submit({
       name: 'short-delay',

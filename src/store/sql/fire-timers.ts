@@ -5,7 +5,8 @@
 // order like every other writer, and FIRE_TIMERS then only touches rows
 // still parked. FIRE_TIMERS succeeds them as their one attempt would, and in
 // the same statement decrements the counters of their dependents: those with
-// nothing left to wait for become due now, for the claim loop.
+// nothing left to wait for become due now, for the claim loop (a dependent
+// that is itself a delay is parked on its own timer instead).
 
 /**
  * Plain timers only: no alternative or recovery in play (those take the
@@ -33,21 +34,28 @@ WITH fired AS (
      AND s.status = 'running' AND s.alternative_id IS NULL AND s.strategy IS NULL AND NOT s.correction_rerun
   RETURNING s.id, s.flow_id, s.step_id, s.position, s.attempt, s.started_at, o.due_at),
 due AS (
-  SELECT d.id, count(*)::int AS n
+  SELECT d.id, count(*)::int AS n,
+         COALESCE(d.definition->>'kind' = 'delay', false) AS timer, (d.definition->>'delayMs')::bigint AS delay_ms
     FROM fired f JOIN steps d ON d.flow_id = f.flow_id AND f.step_id = ANY(d.depends_on)
    WHERE d.status = 'pending'
    GROUP BY d.id),
 released AS (
   UPDATE steps d
      SET pending_deps = d.pending_deps - due.n,
-         status = CASE WHEN d.pending_deps = due.n THEN 'scheduled' ELSE d.status END,
-         run_at = CASE WHEN d.pending_deps = due.n THEN now() ELSE d.run_at END,
-         due_action = CASE WHEN d.pending_deps = due.n THEN 'attempt' ELSE d.due_action END,
+         status = CASE WHEN d.pending_deps <> due.n THEN d.status WHEN due.timer THEN 'running' ELSE 'scheduled' END,
+         run_at = CASE WHEN d.pending_deps <> due.n THEN d.run_at WHEN due.timer THEN now() + due.delay_ms * interval '1 millisecond' ELSE now() END,
+         due_action = CASE WHEN d.pending_deps <> due.n THEN d.due_action WHEN due.timer THEN 'timer' ELSE 'attempt' END,
+         started_at = CASE WHEN d.pending_deps = due.n AND due.timer THEN COALESCE(d.started_at, now()) ELSE d.started_at END,
          updated_at = now()
     FROM due
    WHERE d.id = due.id AND d.status = 'pending'
-  RETURNING d.id)
+  RETURNING d.id, d.flow_id, d.step_id, d.attempts_total, d.alternative_id, due.delay_ms, d.status = 'running' AND due.timer AS parked)
 SELECT f.id, f.flow_id AS "flowId", f.step_id AS "stepId", f.attempt, f.started_at AS "startedAt", f.due_at AS "dueAt",
-       (SELECT count(*)::int FROM released) AS released
+       (SELECT count(*)::int FROM released) AS released,
+       -- The delays parked on release whose start is news (once, on the first row).
+       CASE WHEN row_number() OVER (ORDER BY f.flow_id, f.position) = 1 THEN
+         (SELECT json_agg(json_build_object('flowId', r.flow_id, 'stepId', r.step_id, 'delayMs', r.delay_ms))
+            FROM released r WHERE r.parked AND r.attempts_total = 0 AND r.alternative_id IS NULL)
+       END AS parked
   FROM fired f
  ORDER BY f.flow_id, f.position`;
