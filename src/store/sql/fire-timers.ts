@@ -29,8 +29,12 @@ WITH fired AS (
          counted_attempts = s.counted_attempts + 1, attempts_total = s.attempts_total + 1,
          finished_at = now(), run_at = NULL, due_action = NULL, lease_owner = NULL, lease_expires_at = NULL,
          task_id = NULL, completion_order = nextval('step_completion_order_seq'), updated_at = now()
-    FROM (SELECT id, run_at AS due_at FROM steps WHERE id = ANY($1::uuid[])) o
-   WHERE s.id = o.id AND s.run_at <= now() AND s.due_action = 'timer' AND s.lease_owner IS NULL
+    -- By id only, whatever the statistics say: a condition on run_at here or on s let the
+    -- planner scan every due timer by steps_run_at_idx and probe the id list per row (its
+    -- statistics, taken while the timers were parked in the future, put ~1 row there), and
+    -- 10,000 due timers made each statement take 200+ ms. OFFSET 0 keeps due-ness out of o.
+    FROM (SELECT id, run_at AS due_at FROM steps WHERE id = ANY($1::uuid[]) OFFSET 0) o
+   WHERE s.id = o.id AND o.due_at <= now() AND s.due_action = 'timer' AND s.lease_owner IS NULL
      AND s.status = 'running' AND s.alternative_id IS NULL AND s.strategy IS NULL AND NOT s.correction_rerun
   RETURNING s.id, s.flow_id, s.step_id, s.position, s.attempt, s.started_at, o.due_at),
 due AS (
