@@ -3,6 +3,9 @@
 // its last dependency otherwise. Its delay runs from then, not from when an
 // executor gets round to it, and it never takes an execution slot.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFlowTx } from '../../src/store/flow-tx.js';
+import { fireDueTimers } from '../../src/store/timer-firing.js';
+import { endFlow } from '../../src/store/transitions/flow-progress.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
 let idle: Harness; // no executor: only creation can have parked anything
@@ -83,31 +86,49 @@ describe('delay steps', () => {
   });
 
   it('released by a timer fired in bulk are parked by the firing statement', async () => {
-    const res = await h.submit({
+    // No executor: only the bulk firing below can release w2.
+    const res = await idle.submit({
       name: 'delay-after-delay',
       steps: [
-        { id: 'w1', kind: 'delay', delayMs: 100 },
+        { id: 'w1', kind: 'delay', delayMs: 3_600_000 },
         { id: 'w2', kind: 'delay', delayMs: 60_000, dependsOn: ['w1'] },
       ],
     });
     expect(res.statusCode).toBe(202);
-    const started = Date.now();
-    for (;;) {
-      const t = await stepTimes(h, res.body.id, 'w2', `SELECT finished_at FROM steps WHERE flow_id = f.id AND step_id = 'w1'`);
-      if (t.dueAction === 'timer') {
-        expect(t).toMatchObject({ status: 'running', sinceMs: 60_000 });
-        break;
-      }
-      expect(Date.now() - started).toBeLessThan(10_000);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const { rows } = await h.db.query<{ executedBy: string }>(`SELECT executed_by AS "executedBy" FROM attempts WHERE flow_id = $1 AND step_id = 'w1'`, [res.body.id]);
-    expect(rows).toHaveLength(1);
-    const events = await h.events(res.body.id);
+    await idle.db.query(`UPDATE steps SET run_at = now() - interval '1 second' WHERE flow_id = $1 AND step_id = 'w1'`, [res.body.id]);
+    const fired = await fireDueTimers(idle.db, 'test-executor', 500);
+    expect(fired.fired).toBe(1);
+    const t = await stepTimes(idle, res.body.id, 'w2', `SELECT finished_at FROM steps WHERE flow_id = f.id AND step_id = 'w1'`);
+    expect(t).toMatchObject({ status: 'running', dueAction: 'timer', sinceMs: 60_000 });
+    const events = await idle.events(res.body.id);
     const types = events.map((e) => `${e.type}:${e.stepId ?? ''}`);
-    expect(types.filter((t) => t.startsWith('step.started'))).toEqual(['step.started:w1', 'step.started:w2']);
+    expect(types.filter((x) => x.startsWith('step.started'))).toEqual(['step.started:w1', 'step.started:w2']);
     expect(types.indexOf('step.succeeded:w1')).toBeLessThan(types.indexOf('step.started:w2'));
+    expect(events.find((e) => e.type === 'step.started' && e.stepId === 'w2')!.data).toEqual({ kind: 'delay', delayMs: 60_000 });
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  });
+
+  it('parked in a transaction that then ends the flow: the start is logged before the cancellation', async () => {
+    const res = await idle.submit({ name: 'ended', steps: [{ id: 'a', kind: 'noop' }, { id: 'd', kind: 'delay', delayMs: 60_000, dependsOn: ['a'] }] });
+    expect(res.statusCode).toBe(202);
+    // As a batch does when a success parks d and a failure of the same flow ends it.
+    await runFlowTx(idle.db, res.body.id, async (tx) => {
+      tx.eventLater('step.started', 'd', { kind: 'delay', delayMs: 60_000 });
+      await endFlow(tx, { errorType: 'internal', message: 'b failed' }, { compensate: false, final: 'failed' });
+    });
+    const types = (await idle.events(res.body.id)).map((e) => `${e.type}:${e.stepId ?? ''}`);
+    expect(types.indexOf('step.started:d')).toBeGreaterThan(0);
+    expect(types.indexOf('step.started:d')).toBeLessThan(types.indexOf('step.cancelled:d'));
+    expect(types.at(-1)).toBe('flow.failed:');
+  });
+
+  it('a parked root delay is reported started in the creation response', async () => {
+    const res = await idle.submit({ name: 'response', steps: [{ id: 'wait', kind: 'delay', delayMs: 60_000 }, { id: 'next', kind: 'noop', dependsOn: ['wait'] }] });
+    const steps = (res.body as unknown as { steps: { id: string; status: string; startedAt: string | null }[] }).steps;
+    expect(steps.find((s) => s.id === 'wait')).toMatchObject({ status: 'running', startedAt: (res.body as unknown as { createdAt: string }).createdAt });
+    expect(steps.find((s) => s.id === 'next')).toMatchObject({ status: 'pending', startedAt: null });
+    const got = (await idle.app.inject({ method: 'GET', url: `/v1/flows/${res.body.id}` })).json() as { steps: { id: string; startedAt: string | null }[] };
+    expect(got.steps.find((s) => s.id === 'wait')!.startedAt).toBe(steps.find((s) => s.id === 'wait')!.startedAt);
   });
 
   it('parked on release fire after their delay and the flow completes', async () => {

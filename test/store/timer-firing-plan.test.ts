@@ -34,6 +34,8 @@ describe('firing due timers', () => {
       const { rows: plan } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE fire_timers('{${ids}}'::uuid[])`);
       const text = plan.map((r) => r['QUERY PLAN']).join('\n');
       expect(text).not.toContain('steps_run_at_idx');
+      // The ids are looked up by the primary key.
+      expect(text).toMatch(/Index Scan using steps_pkey on steps\s+\(.*\)\n\s+Index Cond: \(id = ANY/);
       await client.query('DEALLOCATE fire_timers');
     } finally {
       await client.query('RESET plan_cache_mode');

@@ -93,7 +93,8 @@ export function newFlowView(
       quality: null,
       output: null,
       error: null,
-      startedAt: null,
+      // A root delay is parked on its timer (running) by the creation itself.
+      startedAt: status.get(s.id) === 'running' ? createdAt : null,
       finishedAt: null,
       compensation: null,
       history: [],

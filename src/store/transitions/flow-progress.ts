@@ -45,6 +45,8 @@ export interface FlowError {
  * with a compensation are compensated in reverse completion order.
  */
 export async function endFlow(tx: FlowTx, error: FlowError, options: { compensate: boolean; final: 'failed' | 'cancelled' }): Promise<void> {
+  // A delay parked earlier in this transaction started before it is cancelled here.
+  tx.recordLaterEvents();
   const { rows } = await tx.client.query<{ stepId: string }>(
     `UPDATE steps
         SET status = 'cancelled', finished_at = now(), run_at = NULL, due_action = NULL,
