@@ -41,8 +41,8 @@ function stepRecords(plan: NormalizedPlan) {
     critical: s.critical,
     depends_on: s.dependsOn,
     pending_deps: s.dependsOn.length,
-    config: s,
-    definition: s.primary,
+    // config (the normalized step) and definition (its primary) are taken from the plan by
+    // the statement: sent once, not three times.
   }));
 }
 

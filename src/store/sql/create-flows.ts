@@ -29,13 +29,14 @@ WITH x AS (
   INSERT INTO steps (id, flow_id, step_id, position, kind, status, critical, depends_on, pending_deps, config, definition,
                      run_at, due_action, started_at)
   SELECT st.id, f.id, st.step_id, st.position, st.kind, st.status, st.critical,
-         ARRAY(SELECT jsonb_array_elements_text(st.depends_on)), st.pending_deps, st.config, st.definition,
+         ARRAY(SELECT jsonb_array_elements_text(st.depends_on)), st.pending_deps,
+         x.plan->'steps'->st.position, x.plan->'steps'->st.position->'primary',
          CASE st.status WHEN 'scheduled' THEN now() WHEN 'running' THEN now() + st.delay_ms * interval '1 millisecond' END,
          CASE st.status WHEN 'scheduled' THEN 'attempt' WHEN 'running' THEN 'timer' END,
          CASE WHEN st.status = 'running' THEN now() END
     FROM f JOIN x ON x.id = f.id,
          jsonb_to_recordset(x.steps) AS st(id uuid, step_id text, position int, kind text, status text, critical boolean,
-                                           depends_on jsonb, pending_deps int, config jsonb, definition jsonb, delay_ms bigint)
+                                           depends_on jsonb, pending_deps int, delay_ms bigint)
 ), e AS (
   INSERT INTO flow_events (flow_id, seq, type, step_id, data)
   SELECT f.id, 1, 'flow.started', NULL, x.started FROM f JOIN x ON x.id = f.id
