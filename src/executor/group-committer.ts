@@ -55,7 +55,11 @@ export function createGroupCommitter(options: GroupCommitterOptions) {
         rollback();
         txs = new Map(); // undone: if opening the new ones fails, nothing is undone twice
         txs = await openFlowTxs(client, batch.map((item) => item.flowId), FLOW_COLUMNS, graphs);
-        for (const tx of txs.values()) options.prepare?.(tx);
+        for (const tx of txs.values()) {
+          options.prepare?.(tx);
+          // Alone, an outcome writes its retry at once (a lost lease is answered exactly).
+          tx.deferRetries = batch.length > 1;
+        }
         await settleSuccesses(batch.flatMap((item) => {
           const tx = txs.get(item.flowId);
           return tx && item.success ? [{ tx, success: item.success }] : [];

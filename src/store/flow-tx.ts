@@ -12,7 +12,7 @@ import { FLOW_CHANNEL, WEBHOOK_CHANNEL, WORK_CHANNEL } from './channels.js';
 import type { StepRow } from './step-row.js';
 import { graphOf } from './step-graphs.js';
 import { finishAll } from './flow-writes.js';
-import type { AttemptRecord, EpisodeRecord } from './outcome-records.js';
+import type { AttemptRecord, EpisodeRecord, RetryRecord } from './outcome-records.js';
 import type { TransitionFact } from './transition-facts.js';
 
 export interface FlowRow {
@@ -67,6 +67,16 @@ export class FlowTx {
   readonly attempts: AttemptRecord[] = [];
   /** Recovery episodes closed in this transaction. */
   readonly episodes: EpisodeRecord[] = [];
+  /**
+   * Set by the group commit for a batch of several outcomes: a failure the
+   * ladder retries has its step write deferred to `retries`, written with
+   * the batch's other changes by one statement. If any of them lost its
+   * lease meanwhile, that statement fails the batch, and the group commit
+   * runs each outcome alone (without deferral) to settle it exactly.
+   */
+  deferRetries = false;
+  /** Retries deferred to finishAll (see deferRetries). */
+  readonly retries: RetryRecord[] = [];
   /**
    * Successes already settled set-wise, e.g. by the group commit (step row
    * id to whether it settled; false when the lease was lost):

@@ -3,7 +3,7 @@
 // FlowTx (FlowTx.finish) or a whole group-commit batch, in one statement.
 import type pg from 'pg';
 import type { FlowTx } from './flow-tx.js';
-import { insertAttempts, insertEpisodes } from './outcome-records.js';
+import { insertAttempts, insertEpisodes, updateRetries } from './outcome-records.js';
 import { prepared } from './prepared.js';
 
 /**
@@ -34,12 +34,13 @@ export async function finishAll(client: pg.PoolClient, txs: FlowTx[]): Promise<v
   const events = changed.flatMap((tx) =>
     tx.events.map((e) => ({ flow_id: tx.flow.id, seq: e.seq, type: e.type, step_id: e.stepId ?? null, data: e.data, at: e.at?.toISOString() ?? null })),
   );
+  const retries = txs.flatMap((tx) => tx.retries);
   const webhooks = txs.flatMap((tx) => tx.webhooks.map((w) => ({ ...w, flow_id: tx.flow.id })));
   const notifications = new Map<string, [string, string]>();
   for (const tx of txs) for (const [k, channel] of tx.notifications) notifications.set(k, [channel, k.split('\u0000')[1] ?? '']);
-  if (attempts.length + episodes.length + flows.length + webhooks.length + notifications.size === 0) return;
+  if (attempts.length + episodes.length + flows.length + webhooks.length + notifications.size + retries.length === 0) return;
   const all = [...notifications.values()];
-  await client.query(prepared(FINISH_ALL, [
+  const { rows } = await client.query<{ retried: number }>(prepared(FINISH_ALL, [
     JSON.stringify(attempts),
     JSON.stringify(episodes),
     JSON.stringify(flows),
@@ -47,12 +48,19 @@ export async function finishAll(client: pg.PoolClient, txs: FlowTx[]): Promise<v
     JSON.stringify(webhooks),
     all.map((n) => n[0]),
     all.map((n) => n[1]),
+    JSON.stringify(retries),
   ]));
+  const retried = rows[0]?.retried ?? 0;
+  if (retried !== retries.length) {
+    // Rolls the batch back; the group commit then settles each outcome alone.
+    throw new Error(`${retries.length - retried} of ${retries.length} retried steps were no longer this executor's`);
+  }
 }
 
-/** $1 attempts, $2 episodes, $3 flows, $4 events, $5 webhooks (JSON arrays); $6/$7 NOTIFY channels and payloads. */
+/** $1 attempts, $2 episodes, $3 flows, $4 events, $5 webhooks (JSON arrays); $6/$7 NOTIFY channels and payloads; $8 retries (JSON array). */
 const FINISH_ALL = `
 WITH a AS (${insertAttempts(1)}),
+rt AS (${updateRetries(8)}),
 ep AS (${insertEpisodes(2)}),
 f AS (
   UPDATE flows SET event_seq = r.event_seq, status = r.status, quality = r.quality, error = r.error,
@@ -69,4 +77,4 @@ w AS (
   INSERT INTO webhook_deliveries (id, type, flow_id, target, url, payload)
   SELECT w.id, w.type, w.flow_id, w.target, w.url, w.payload
     FROM jsonb_to_recordset($5::jsonb) AS w(id uuid, type text, flow_id uuid, target text, url text, payload jsonb))
-SELECT count(pg_notify(n.c, n.p)) FROM unnest($6::text[], $7::text[]) AS n(c, p)`;
+SELECT count(pg_notify(n.c, n.p)) AS notified, (SELECT count(*)::int FROM rt) AS retried FROM unnest($6::text[], $7::text[]) AS n(c, p)`;

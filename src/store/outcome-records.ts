@@ -1,6 +1,7 @@
-// Attempt and recovery-episode rows: recorded in a FlowTx as its transitions
-// run and written with the flow's other changes, as JSON arrays expanded by
-// jsonb_to_recordset (one statement however many rows).
+// Attempt and recovery-episode rows, and retries decided in a group commit:
+// recorded in a FlowTx as its transitions run and written with the flow's
+// other changes, as JSON arrays expanded by jsonb_to_recordset (one statement
+// however many rows).
 
 /** An attempt row, written with the flow's other changes. */
 export interface AttemptRecord {
@@ -48,4 +49,36 @@ export function insertEpisodes(param: number): string {
      SELECT e.id, e.flow_id, e.step_id, e.strategy, e.error_type, e.attempts, e.outcome, e.started_at, now()
        FROM jsonb_to_recordset($${param}::jsonb) AS e(id uuid, flow_id uuid, step_id text, strategy text, error_type text,
             attempts int, outcome text, started_at timestamptz)`;
+}
+
+/**
+ * A failed attempt's step write when the ladder decided to retry, deferred
+ * to the batch's one statement (see FlowTx.deferRetries). Conditioned on
+ * `owner` still holding the lease.
+ */
+export interface RetryRecord {
+  id: string;
+  owner: string;
+  attempt: number;
+  counted: number;
+  first_failure_at: string;
+  error: unknown;
+  /** Attempts this failure adds to attempts_total. */
+  inc: number;
+  delay_ms: number;
+  last_delay_ms: number | null;
+}
+
+/** `UPDATE steps` scheduling the RetryRecords in parameter `$param` (a JSON array); returns the ids written. */
+export function updateRetries(param: number): string {
+  return `UPDATE steps s
+       SET attempt = i.attempt, counted_attempts = i.counted, first_failure_at = i.first_failure_at, error = i.error,
+           attempts_total = s.attempts_total + i.inc, first_error_type = COALESCE(s.first_error_type, i.error->>'errorType'),
+           lease_owner = NULL, lease_expires_at = NULL, task_id = NULL,
+           status = 'scheduled', due_action = 'attempt', run_at = now() + i.delay_ms * interval '1 millisecond',
+           correction_rerun = false, last_delay_ms = i.last_delay_ms, strategy = 'retry', updated_at = now()
+      FROM jsonb_to_recordset($${param}::jsonb) AS i(id uuid, owner text, attempt int, counted int, first_failure_at timestamptz,
+           error jsonb, inc int, delay_ms bigint, last_delay_ms bigint)
+     WHERE s.id = i.id AND s.lease_owner = i.owner
+    RETURNING s.id`;
 }

@@ -116,6 +116,20 @@ async function applyDecision(
   const rerunNow = `status = 'scheduled', due_action = 'attempt', run_at = now()`;
   switch (d.strategy) {
     case 'retry':
+      if (tx.deferRetries && owner !== null) {
+        tx.retries.push({
+          id: step.id,
+          owner,
+          attempt: b.number,
+          counted: b.counted,
+          first_failure_at: b.firstFailureAt.toISOString(),
+          error: b.error,
+          inc: b.attempts,
+          delay_ms: d.delayMs,
+          last_delay_ms: d.previousDelayMs ?? null,
+        });
+        return true;
+      }
       return write(
         `status = 'scheduled', due_action = 'attempt', run_at = now() + $7 * interval '1 millisecond',
          correction_rerun = false, last_delay_ms = $8, strategy = 'retry'`,
