@@ -118,4 +118,22 @@ describe('retries in a group commit', () => {
     const { rows: attempts } = await store.db().query<{ stepId: string }>(`SELECT step_id AS "stepId" FROM attempts WHERE flow_id = $1`, [flowId]);
     expect(attempts.map((a) => a.stepId).sort()).toEqual(['a', 'b', 'd']);
   });
+  it('a retry in a flow that has ended is written at once: it finds its lease gone without splitting the batch', async () => {
+    const ended = await fourRoots();
+    const live = await fourRoots();
+    // One claim takes the roots of both flows.
+    const { rows: claimed } = await store.db().query<ClaimedStep>(prepared(CLAIM_DUE_STEPS, [OWNER, 100, 30_000]));
+    const endedStep = claimed.find((r) => r.flowId === ended)!;
+    const liveStep = claimed.find((r) => r.flowId === live)!;
+    // As endFlow leaves them: the flow failed, its running steps cancelled and their leases cleared.
+    await store.db().query(`UPDATE flows SET status = 'failed' WHERE id = $1`, [ended]);
+    await store.db().query(`UPDATE steps SET status = 'cancelled', lease_owner = NULL WHERE flow_id = $1`, [ended]);
+    const { db, statements } = counting();
+    const committer = createGroupCommitter({ db });
+    const results = await Promise.all([fail(committer, endedStep), fail(committer, liveStep)]);
+    expect(results).toEqual([false, true]);
+    // One batch, not split: its closing statement ran once.
+    expect(statements.filter((t) => t.includes('FROM unnest($6::text[], $7::text[])'))).toHaveLength(1);
+    expect((await rowsOf(live)).find((r) => r.stepId === liveStep.stepId)).toMatchObject({ status: 'scheduled', strategy: 'retry' });
+  });
 });

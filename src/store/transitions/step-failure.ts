@@ -6,6 +6,7 @@ import { renderTemplate, type ExpressionBindings } from '../../domain/expression
 import { decide, type BreakerView, type Decision } from '../../domain/ladder.js';
 import { applyPatch } from '../../domain/patch.js';
 import type { Alternative, Degradation, ExecutableDefinition } from '../../domain/plan.js';
+import { isTerminalFlowStatus } from '../../domain/statuses.js';
 import type { FlowTx } from '../flow-tx.js';
 import type { StepRow } from '../step-row.js';
 import { insertAttempt, noteFirstStart, updateStepIfOwned, type AttemptInfo } from './attempts.js';
@@ -116,7 +117,9 @@ async function applyDecision(
   const rerunNow = `status = 'scheduled', due_action = 'attempt', run_at = now()`;
   switch (d.strategy) {
     case 'retry':
-      if (tx.deferRetries && owner !== null) {
+      // Only while the flow runs: a flow that ended (or is compensating) has cancelled its
+      // running steps, so the write would find its lease gone and split the whole batch.
+      if (tx.deferRetries && owner !== null && !isTerminalFlowStatus(tx.flow.status) && tx.flow.status !== 'compensating') {
         tx.retries.push({
           id: step.id,
           owner,
