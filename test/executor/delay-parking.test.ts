@@ -38,6 +38,18 @@ async function stepTimes(harness: Harness, flowId: string, stepId: string, refer
   return rows[0]!;
 }
 
+/** first (noop), then wait (a delay of `delayMs`), then last (noop). */
+function firstWaitLast(name: string, delayMs: number) {
+  return {
+    name,
+    steps: [
+      { id: 'first', kind: 'noop' },
+      { id: 'wait', kind: 'delay', delayMs, dependsOn: ['first'] },
+      { id: 'last', kind: 'noop', dependsOn: ['wait'] },
+    ],
+  };
+}
+
 describe('delay steps', () => {
   it('with no dependencies are parked by the statement that creates the flow, and their start is in the event log', async () => {
     const res = await idle.submit({ name: 'parked-at-creation', steps: [{ id: 'wait', kind: 'delay', delayMs: 60_000 }, { id: 'next', kind: 'noop', dependsOn: ['wait'] }] });
@@ -58,14 +70,7 @@ describe('delay steps', () => {
   });
 
   it('released by a success are parked by the statement that settles it: the delay runs from that success', async () => {
-    const res = await h.submit({
-      name: 'parked-on-release',
-      steps: [
-        { id: 'first', kind: 'noop' },
-        { id: 'wait', kind: 'delay', delayMs: 60_000, dependsOn: ['first'] },
-        { id: 'last', kind: 'noop', dependsOn: ['wait'] },
-      ],
-    });
+    const res = await h.submit(firstWaitLast('parked-on-release', 60_000));
     expect(res.statusCode).toBe(202);
     const started = Date.now();
     for (;;) {
@@ -132,14 +137,7 @@ describe('delay steps', () => {
   });
 
   it('parked on release fire after their delay and the flow completes', async () => {
-    const res = await h.submit({
-      name: 'short-delay',
-      steps: [
-        { id: 'first', kind: 'noop' },
-        { id: 'wait', kind: 'delay', delayMs: 300, dependsOn: ['first'] },
-        { id: 'last', kind: 'noop', dependsOn: ['wait'] },
-      ],
-    });
+    const res = await h.submit(firstWaitLast('short-delay', 300));
     expect(res.statusCode).toBe(202);
     const done = await h.waitFor(res.body.id, ['completed', 'failed'], 10_000);
     expect(done.status).toBe('completed');

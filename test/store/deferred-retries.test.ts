@@ -2,7 +2,6 @@
 // batch's one closing statement, not one UPDATE each; a retry whose lease
 // was lost meanwhile fails the batch, which is then settled outcome by
 // outcome with the exact (immediate) writes.
-import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { classify } from '../../src/domain/classifier.js';
 import { EMPTY_PATTERN_SET } from '../../src/domain/pattern-set.js';
@@ -10,11 +9,11 @@ import { normalizePlan } from '../../src/domain/plan.js';
 import { planSchema } from '../../src/domain/plan-schema.js';
 import type { ClaimedStep } from '../../src/executor/claimed-step.js';
 import { createGroupCommitter } from '../../src/executor/group-committer.js';
-import type { Database } from '../../src/store/database.js';
 import { createFlow } from '../../src/store/flow-creation.js';
 import { prepared } from '../../src/store/prepared.js';
 import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
 import { recordStepFailure } from '../../src/store/transitions/step-failure.js';
+import { countingTransactions } from '../helpers/counting-database.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
 
 const OWNER = 'test-executor';
@@ -42,24 +41,7 @@ async function claimRoots(flowId: string): Promise<ClaimedStep[]> {
   return rows.filter((r) => r.flowId === flowId);
 }
 
-/** The database, with every statement a transaction sends counted. */
-function counting(): { db: Database; statements: string[] } {
-  const statements: string[] = [];
-  const wrap = (client: pg.PoolClient) =>
-    new Proxy(client, {
-      get(target, property) {
-        if (property === 'query') {
-          return (config: string | pg.QueryConfig, values?: unknown[]) => {
-            statements.push(typeof config === 'string' ? config : config.text);
-            return typeof config === 'string' ? target.query(config, values) : target.query(config);
-          };
-        }
-        const value = Reflect.get(target, property) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  return { db: { ...store.db(), transaction: (fn) => store.db().transaction((client) => fn(wrap(client))) }, statements };
-}
+const counting = () => countingTransactions(store.db());
 
 function fail(committer: ReturnType<typeof createGroupCommitter>, step: ClaimedStep) {
   const error = classify({ source: 'http', message: 'HTTP 503', httpStatus: 503 }, EMPTY_PATTERN_SET);

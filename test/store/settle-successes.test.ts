@@ -3,7 +3,6 @@
 // write attempts/events/flows), dependents released by several of them at
 // once are released exactly once, ready ones are claimed for the executor,
 // and a success whose lease was lost settles nothing.
-import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { normalizePlan } from '../../src/domain/plan.js';
 import { planSchema } from '../../src/domain/plan-schema.js';
@@ -15,6 +14,7 @@ import { createFlow } from '../../src/store/flow-creation.js';
 import { prepared } from '../../src/store/prepared.js';
 import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
 import { recordStepSuccess } from '../../src/store/transitions/step-success.js';
+import { countingTransactions } from '../helpers/counting-database.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
 
 const OWNER = 'test-executor';
@@ -40,24 +40,7 @@ async function claimRoots(flowId: string): Promise<Map<string, ClaimedStep>> {
   return new Map(rows.filter((r) => r.flowId === flowId).map((r) => [r.stepId, r]));
 }
 
-/** The database, with every statement a transaction sends counted. */
-function counting(): { db: Database; statements: string[] } {
-  const statements: string[] = [];
-  const wrap = (client: pg.PoolClient) =>
-    new Proxy(client, {
-      get(target, property) {
-        if (property === 'query') {
-          return (config: string | pg.QueryConfig, values?: unknown[]) => {
-            statements.push(typeof config === 'string' ? config : config.text);
-            return typeof config === 'string' ? target.query(config, values) : target.query(config);
-          };
-        }
-        const value = Reflect.get(target, property) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  return { db: { ...store.db(), transaction: (fn) => store.db().transaction((client) => fn(wrap(client))) }, statements };
-}
+const counting = () => countingTransactions(store.db());
 
 function committerFor(database: Database, launched: ClaimedStep[]) {
   return createGroupCommitter({
