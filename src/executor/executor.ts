@@ -95,6 +95,8 @@ export function createExecutor(options: ExecutorOptions) {
   };
   const bell = new Doorbell();
   const inflight = new Map<string, Promise<void>>();
+  /** The attempt count each in-flight row was claimed with (see launch). */
+  const inflightAttempt = new Map<string, number>();
   /** Slots promised to fast claims not yet started. */
   let reserved = 0;
   const free = () => options.concurrency - inflight.size - reserved;
@@ -121,14 +123,22 @@ export function createExecutor(options: ExecutorOptions) {
   }
 
   function launch(step: ClaimedStep): void {
+    // A row this process is still working on comes back when its lease ran out before the
+    // work was written (a slow commit under load): the claim has renewed the lease; running
+    // the same attempt a second time would repeat its call.
+    if (inflight.has(step.id) && inflightAttempt.get(step.id) === step.attempt) return;
     options.onLag?.(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000);
     const work = runDueWork(ctx, step)
       .catch((error: unknown) => logger.error({ err: error, flowId: step.flowId, stepId: step.stepId }, 'step work failed; the lease will expire and it will be retried'))
       .finally(() => {
-        inflight.delete(step.id);
+        if (inflight.get(step.id) === work) {
+          inflight.delete(step.id);
+          inflightAttempt.delete(step.id);
+        }
         bell.ring();
       });
     inflight.set(step.id, work);
+    inflightAttempt.set(step.id, step.attempt);
   }
 
   /** Timers fired in bulk per transaction at most. */
