@@ -94,9 +94,8 @@ export function createExecutor(options: ExecutorOptions) {
     }),
   };
   const bell = new Doorbell();
-  const inflight = new Map<string, Promise<void>>();
-  /** The attempt count each in-flight row was claimed with (see launch). */
-  const inflightAttempt = new Map<string, number>();
+  /** Work in flight by step row id, with the attempt count its row was claimed with (see launch). */
+  const inflight = new Map<string, { work: Promise<void>; attempt: number }>();
   /** Slots promised to fast claims not yet started. */
   let reserved = 0;
   const free = () => options.concurrency - inflight.size - reserved;
@@ -126,19 +125,15 @@ export function createExecutor(options: ExecutorOptions) {
     // A row this process is still working on comes back when its lease ran out before the
     // work was written (a slow commit under load): the claim has renewed the lease; running
     // the same attempt a second time would repeat its call.
-    if (inflight.has(step.id) && inflightAttempt.get(step.id) === step.attempt) return;
+    if (inflight.get(step.id)?.attempt === step.attempt) return;
     options.onLag?.(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000);
     const work = runDueWork(ctx, step)
       .catch((error: unknown) => logger.error({ err: error, flowId: step.flowId, stepId: step.stepId }, 'step work failed; the lease will expire and it will be retried'))
       .finally(() => {
-        if (inflight.get(step.id) === work) {
-          inflight.delete(step.id);
-          inflightAttempt.delete(step.id);
-        }
+        if (inflight.get(step.id)?.work === work) inflight.delete(step.id);
         bell.ring();
       });
-    inflight.set(step.id, work);
-    inflightAttempt.set(step.id, step.attempt);
+    inflight.set(step.id, { work, attempt: step.attempt });
   }
 
   /** Timers fired in bulk per transaction at most. */
@@ -233,7 +228,7 @@ export function createExecutor(options: ExecutorOptions) {
       const deadline = new Promise<false>((r) => (timer = setTimeout(() => r(false), drainMs)));
       // Completions may still start work they fast-claimed before the stop: wait until none is left.
       let drained = true;
-      while (inflight.size > 0 && drained) drained = await Promise.race([Promise.all(inflight.values()).then(() => true as const), deadline]);
+      while (inflight.size > 0 && drained) drained = await Promise.race([Promise.all([...inflight.values()].map((w) => w.work)).then(() => true as const), deadline]);
       await ctx.committer.drained();
       clearTimeout(timer);
       if (renewTimer) clearInterval(renewTimer);
