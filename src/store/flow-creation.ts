@@ -9,6 +9,7 @@ import { uuidv7 } from './uuid-v7.js';
 import type { NormalizedPlan } from '../domain/plan.js';
 import type { Database } from './database.js';
 import { prepared } from './prepared.js';
+import { delayStartedData } from './transitions/attempts.js';
 import { CREATE_FLOWS } from './sql/create-flows.js';
 
 export interface NewFlow {
@@ -50,7 +51,7 @@ function flowRecord(id: string, f: NewFlow, steps: ReturnType<typeof stepRecords
   // flow.started is event 1; each delay parked at creation has started too.
   const timers = f.plan.steps
     .filter((s) => rootDelayMs(s) !== null)
-    .map((s, i) => ({ seq: 2 + i, step_id: s.id, data: { kind: 'delay', delayMs: rootDelayMs(s) } }));
+    .map((s, i) => ({ seq: 2 + i, step_id: s.id, data: delayStartedData(rootDelayMs(s)!) }));
   return {
     id,
     name: f.plan.name,

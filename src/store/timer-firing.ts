@@ -12,6 +12,7 @@ import { openFlowTxs } from './flow-tx-batch.js';
 import { finishAll } from './flow-writes.js';
 import { prepared } from './prepared.js';
 import { DUE_TIMERS, FIRE_TIMERS } from './sql/fire-timers.js';
+import { noteDelayParked } from './transitions/attempts.js';
 import { settleSteps } from './transitions/flow-progress.js';
 
 export interface FiredTimers {
@@ -60,7 +61,10 @@ export async function fireDueTimers(db: Database, executedBy: string, limit: num
     fired = (await client.query<FiredRow>(prepared(FIRE_TIMERS, [live.map((t) => t.id)]))).rows;
     const now = new Date();
     for (const row of fired) record(txs.get(row.flowId)!, row, executedBy, now);
-    for (const p of fired[0]?.parked ?? []) txs.get(p.flowId)?.eventLater('step.started', p.stepId, { kind: 'delay', delayMs: p.delayMs });
+    for (const p of fired[0]?.parked ?? []) {
+      const tx = txs.get(p.flowId);
+      if (tx) noteDelayParked(tx, p.stepId, p.delayMs);
+    }
     await finishAll(client, [...txs.values()]);
   });
   const committedAt = Date.now();

@@ -9,6 +9,7 @@
 // hash. A key taken by a concurrent statement that has not committed yet
 // yields no row at all for that flow (the caller asks again).
 import { WORK_CHANNEL } from '../channels.js';
+import { parkedRunAt } from './delay-parking.js';
 
 /** $1: the flows (JSON array, see flowRecord in flow-creation.ts), each with its steps. */
 export const CREATE_FLOWS = `
@@ -31,7 +32,7 @@ WITH x AS (
   SELECT st.id, f.id, st.step_id, st.position, st.kind, st.status, st.critical,
          ARRAY(SELECT jsonb_array_elements_text(st.depends_on)), st.pending_deps,
          x.plan->'steps'->st.position, x.plan->'steps'->st.position->'primary',
-         CASE st.status WHEN 'scheduled' THEN now() WHEN 'running' THEN now() + st.delay_ms * interval '1 millisecond' END,
+         CASE st.status WHEN 'scheduled' THEN now() WHEN 'running' THEN ${parkedRunAt('st')} END,
          CASE st.status WHEN 'scheduled' THEN 'attempt' WHEN 'running' THEN 'timer' END,
          CASE WHEN st.status = 'running' THEN now() END
     FROM f JOIN x ON x.id = f.id,

@@ -8,6 +8,8 @@
 // nothing left to wait for become due now, for the claim loop (a dependent
 // that is itself a delay is parked on its own timer instead).
 
+import { delayOf, parkedRunAt } from './delay-parking.js';
+
 /**
  * Plain timers only: no alternative or recovery in play (those take the
  * claimed path). Of flows in part $3 of $2 (by a hash of the flow id), so
@@ -39,7 +41,7 @@ WITH fired AS (
   RETURNING s.id, s.flow_id, s.step_id, s.position, s.attempt, s.started_at, o.due_at),
 due AS (
   SELECT d.id, count(*)::int AS n,
-         COALESCE(d.definition->>'kind' = 'delay', false) AS timer, (d.definition->>'delayMs')::bigint AS delay_ms
+         ${delayOf('d')}
     FROM fired f JOIN steps d ON d.flow_id = f.flow_id AND f.step_id = ANY(d.depends_on)
    WHERE d.status = 'pending'
    GROUP BY d.id),
@@ -47,7 +49,7 @@ released AS (
   UPDATE steps d
      SET pending_deps = d.pending_deps - due.n,
          status = CASE WHEN d.pending_deps <> due.n THEN d.status WHEN due.timer THEN 'running' ELSE 'scheduled' END,
-         run_at = CASE WHEN d.pending_deps <> due.n THEN d.run_at WHEN due.timer THEN now() + due.delay_ms * interval '1 millisecond' ELSE now() END,
+         run_at = CASE WHEN d.pending_deps <> due.n THEN d.run_at WHEN due.timer THEN ${parkedRunAt('due')} ELSE now() END,
          due_action = CASE WHEN d.pending_deps <> due.n THEN d.due_action WHEN due.timer THEN 'timer' ELSE 'attempt' END,
          started_at = CASE WHEN d.pending_deps = due.n AND due.timer THEN COALESCE(d.started_at, now()) ELSE d.started_at END,
          updated_at = now()

@@ -12,6 +12,7 @@
 // no execution slot); it comes back with `parked`. The ids of the
 // settled steps come back once, comma-separated, on the first row.
 import { STEP_COLUMNS } from '../step-row.js';
+import { delayOf, parkedRunAt } from './delay-parking.js';
 
 /** $1 entries (JSON array, see SuccessEntry), $2 claiming owner (or null), $3 lease ms. */
 export const SETTLE_SUCCESSES = `
@@ -33,7 +34,7 @@ settled AS (
 ),
 dep AS (
   SELECT d.id, d.flow_id, d.position, d.pending_deps, count(*)::int AS n, max(x.slots) AS slots,
-         COALESCE(d.definition->>'kind' = 'delay', false) AS timer, (d.definition->>'delayMs')::bigint AS delay_ms
+         ${delayOf('d')}
     FROM settled x
     JOIN steps d ON d.flow_id = x.flow_id AND x.step_id = ANY(d.depends_on) AND d.status = 'pending'
    GROUP BY d.id
@@ -49,7 +50,7 @@ released AS (
      SET pending_deps = s.pending_deps - r.n,
          status = CASE WHEN NOT r.ready THEN s.status WHEN r.timer OR (r.claim AND s.kind <> 'task') THEN 'running' ELSE 'scheduled' END,
          due_action = CASE WHEN NOT r.ready THEN s.due_action WHEN r.timer THEN 'timer' ELSE 'attempt' END,
-         run_at = CASE WHEN NOT r.ready THEN s.run_at WHEN r.timer THEN now() + r.delay_ms * interval '1 millisecond'
+         run_at = CASE WHEN NOT r.ready THEN s.run_at WHEN r.timer THEN ${parkedRunAt('r')}
                        WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE now() END,
          lease_owner = CASE WHEN r.claim THEN $2::text ELSE s.lease_owner END,
          lease_expires_at = CASE WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE s.lease_expires_at END,

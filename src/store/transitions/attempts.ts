@@ -73,6 +73,16 @@ export async function updateStepIfOwned(
   return result.rowCount === 1;
 }
 
+/** The data of a delay's `step.started` event. */
+export function delayStartedData(delayMs: number): { kind: 'delay'; delayMs: number } {
+  return { kind: 'delay', delayMs };
+}
+
+/** A delay parked by the statement that released it has started: its event follows the rest of the transaction's. */
+export function noteDelayParked(tx: FlowTx, stepId: string, delayMs: number): void {
+  tx.eventLater('step.started', stepId, delayStartedData(delayMs));
+}
+
 /**
  * The `step.started` event of http and noop steps, written with their first
  * outcome (no extra transaction on the hot path) and dated when the attempt
