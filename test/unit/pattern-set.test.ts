@@ -39,4 +39,15 @@ describe('pattern sets', () => {
     expect(set.sets).toBe(2); // one for messages, one for codes
     expect(set.firstMatch('request timed out', 'E42')?.id).toBe('b');
   });
+
+  it('matches characters, not bytes, in text beyond ASCII', () => {
+    const set = compilePatternSet([
+      { id: 'three', name: 'three characters', regex: '^Fehler: .{3}$', matchOn: 'message', priority: 1, enabled: true },
+      { id: 'accent', name: 'case folding', regex: '(?i)ÉCHEC', matchOn: 'any', priority: 2, enabled: true },
+    ]);
+    expect(set.firstMatch('Fehler: äöü', undefined)?.id).toBe('three');
+    expect(set.firstMatch('Fehler: äöüß', undefined)).toBeUndefined();
+    expect(set.firstMatch('paiement: échec du débit', undefined)?.id).toBe('accent');
+    expect(set.firstMatch('ok', 'Échec')?.id).toBe('accent');
+  });
 });
