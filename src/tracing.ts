@@ -3,9 +3,18 @@
 // OTEL_EXPORTER_OTLP_ENDPOINT is set (otherwise every span is a no-op).
 // Spans: one per API request, one per flow (at submission), one per step
 // attempt (child of its flow's span), and `http` steps send W3C traceparent.
-import { context, propagation, trace, type Context, type Span, type SpanContext, TraceFlags } from '@opentelemetry/api';
+import { context, propagation, ProxyTracerProvider, trace, type Context, type Span, type SpanContext, TraceFlags } from '@opentelemetry/api';
 
 export const tracer = () => trace.getTracer('rebound');
+
+/** What the API's global provider delegates to while no SDK is registered (a no-op provider). */
+const NO_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** Whether a tracer provider (the SDK, or a test's) is registered: otherwise every span is a no-op. */
+export function tracingOn(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_PROVIDER;
+}
 
 /** Starts the SDK with an OTLP/HTTP exporter; returns its shutdown. */
 export async function startTracingSdk(endpoint: string, serviceName = 'rebound'): Promise<() => Promise<void>> {
