@@ -22,6 +22,7 @@ import { registerAuth } from './api/auth.js';
 import { registerJsonParser } from './api/json-depth.js';
 import { registerRateLimit } from './api/rate-limit.js';
 import { registerProblemHandler } from './api/problem-handler.js';
+import { lazyChildLogger } from './api/lazy-request-logger.js';
 import { registerRequestMetrics } from './api/request-metrics.js';
 import { registerRequestTracing } from './api/request-tracing.js';
 import { registerSwagger } from './api/swagger.js';
@@ -67,6 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
     // One log line per request (request-metrics.ts) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -78,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerProblemHandler(app);
   app.removeContentTypeParser('application/json');
   registerJsonParser(app);
-  registerRequestMetrics(app, deps.metrics);
+  registerRequestMetrics(app, deps.metrics, deps.logger);
   registerRequestTracing(app);
   // Synchronous hooks: an async hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
