@@ -110,9 +110,13 @@ export function validatePlan(plan: Plan, ctx: ValidationContext = {}): PlanIssue
     else seen.set(step.id, i);
   }
   for (const [i, step] of plan.steps.entries()) {
+    const listed = new Set<string>();
     for (const [j, dep] of (step.dependsOn ?? []).entries()) {
       if (!seen.has(dep)) issues.push({ path: `$.steps[${i}].dependsOn[${j}]`, message: `unknown step "${dep}"` });
       else if (dep === step.id) issues.push({ path: `$.steps[${i}].dependsOn[${j}]`, message: 'a step cannot depend on itself' });
+      // A repeat would count as a second dependency that only one success ever settles.
+      else if (listed.has(dep)) issues.push({ path: `$.steps[${i}].dependsOn[${j}]`, message: `"${dep}" is listed twice` });
+      listed.add(dep);
     }
     checkStep(step, `$.steps[${i}]`, issues, ctx);
   }

@@ -69,6 +69,7 @@ describe('validatePlan', () => {
       { path: '$.steps[1].dependsOn[1]', message: 'unknown step "zz"' },
     ]);
     expect(issuesOf({ steps: [noop('a', { dependsOn: ['a'] })] })).toEqual([{ path: '$.steps[0].dependsOn[0]', message: 'a step cannot depend on itself' }]);
+    expect(issuesOf({ steps: [noop('a'), noop('b', { dependsOn: ['a', 'a'] })] })).toEqual([{ path: '$.steps[1].dependsOn[1]', message: '"a" is listed twice' }]);
   });
 
   it('reports a two-step cycle with its path', () => {
