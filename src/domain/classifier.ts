@@ -5,7 +5,7 @@
 import type { PatternSet } from './pattern-set.js';
 import type { ErrorType, Severity, Strategy } from './statuses.js';
 
-export type FailureSource = 'http' | 'network' | 'timeout' | 'task' | 'expression' | 'circuit' | 'policy' | 'report' | 'internal';
+export type FailureSource = 'http' | 'network' | 'timeout' | 'task' | 'expression' | 'definition' | 'circuit' | 'policy' | 'report' | 'internal';
 
 export interface Failure {
   source: FailureSource;
@@ -79,6 +79,8 @@ function mapOutcome(failure: Failure): { type: ErrorType; reason: string } | und
       return { type: 'circuit_open', reason: 'errorType circuit_open: the circuit breaker is open' };
     case 'expression':
       return { type: 'validation', reason: 'errorType validation: an expression could not be evaluated' };
+    case 'definition':
+      return { type: 'validation', reason: 'errorType validation: the step definition, after its patches and expressions, cannot run' };
     case 'policy':
       return { type: 'validation', reason: 'errorType validation: the target address is not allowed (HTTP_ALLOWED_HOSTS)' };
     default:

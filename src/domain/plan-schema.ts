@@ -128,6 +128,21 @@ export const compensationSchema = z
   ])
   .meta({ id: 'Compensation' });
 
+/**
+ * An action as the executor runs it (a step's, an alternative's or a
+ * compensation's, with its timeout and retry policy), checked again after
+ * patches and expressions, which may write any JSON value anywhere. Other
+ * fields (an alternative's id, when, quality) pass unchecked.
+ */
+const runnableExtras = { timeoutMs: z.int().min(1).max(DAY_MS), retry: retryPolicySchema.optional(), circuitBreaker };
+export const runnableActionSchema = z.discriminatedUnion('kind', [
+  z.looseObject({ ...kindShapes.http, ...runnableExtras }),
+  z.looseObject({ ...kindShapes.task, ...runnableExtras }),
+  z.looseObject({ ...kindShapes.delay, ...runnableExtras }),
+  z.looseObject({ ...kindShapes.approval, ...runnableExtras }),
+  z.looseObject({ ...kindShapes.noop, ...runnableExtras }),
+]);
+
 /** Step-level recovery fields; also the shape of `defaults`. */
 const recoveryShape = {
   critical: z.boolean().optional().describe('Default true.'),

@@ -4,7 +4,9 @@
 import RE2 from 're2';
 import { findCycle, resolveDependencies } from './dependency-graph.js';
 import { ExpressionError, compileExpression, expressionBody, findExpressions } from './expressions.js';
-import type { Plan, When } from './plan-schema.js';
+import { applyPatch } from './patch.js';
+import { DEFAULT_TIMEOUT_MS } from './plan.js';
+import { runnableActionSchema, type Plan, type When } from './plan-schema.js';
 
 export interface PlanIssue {
   path: string;
@@ -41,6 +43,27 @@ export function checkRegex(source: string): string | undefined {
   }
 }
 
+/**
+ * What is wrong with an action about to run or be stored after a patch (its
+ * fields' types and limits, and a literal URL's scheme), as `path: problem`;
+ * undefined when it can run. Patches and expressions may write any JSON, so
+ * the plan's schema alone does not keep the executor's inputs sane.
+ */
+export function definitionProblem(action: unknown): string | undefined {
+  const parsed = runnableActionSchema.safeParse(action);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return `${issue.path.length > 0 ? issue.path.join('.') : 'definition'}: ${issue.message}`;
+  }
+  const problem = parsed.data.kind === 'http' ? checkUrl(parsed.data.request.url) : undefined;
+  return problem ? `request.url: ${problem}` : undefined;
+}
+
+/** The patch's entries that are literal values (expressions are only known when they run). */
+export function literalPatchEntries(patch: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(patch).filter(([, value]) => findExpressions(value, '').next().done === true));
+}
+
 function checkWhen(when: When | undefined, path: string, issues: PlanIssue[]): void {
   if (when?.messageMatches === undefined) return;
   const problem = checkRegex(when.messageMatches);
@@ -75,8 +98,15 @@ function checkAction(def: { kind: string; request?: { url: string } }, path: str
 
 type RecoveryFields = Pick<Plan['steps'][number], 'fallbacks' | 'degradations' | 'corrections'>;
 
-/** Fallbacks, degradations and corrections: ids, matchers, patches, URLs. */
-function checkRecovery(step: RecoveryFields, path: string, issues: PlanIssue[], ctx: ValidationContext): void {
+/** A patch's literal values applied to the action they change must leave it runnable. */
+function checkPatchedAction(base: object | undefined, patch: Record<string, unknown>, path: string, issues: PlanIssue[]): void {
+  if (!base) return;
+  const problem = definitionProblem(applyPatch(base, literalPatchEntries(patch)));
+  if (problem) issues.push({ path: `${path}.patch`, message: `the patched step would not run: ${problem}` });
+}
+
+/** Fallbacks, degradations and corrections: ids, matchers, patches, URLs. `base`: the action patches change (absent for defaults). */
+function checkRecovery(step: RecoveryFields, path: string, issues: PlanIssue[], ctx: ValidationContext, base?: object): void {
   const altIds = new Set<string>();
   const alternatives = [...(step.fallbacks ?? []).map((f, i) => ({ alt: f, path: `${path}.fallbacks[${i}]` })), ...(step.degradations ?? []).map((d, i) => ({ alt: d, path: `${path}.degradations[${i}]` }))];
   for (const { alt, path: altPath } of alternatives) {
@@ -85,19 +115,29 @@ function checkRecovery(step: RecoveryFields, path: string, issues: PlanIssue[], 
     }
     altIds.add(alt.id);
     checkWhen(alt.when, altPath, issues);
-    if ('patch' in alt) checkPatch(alt.patch, altPath, issues);
-    else checkAction(alt, altPath, issues, ctx);
+    if ('patch' in alt) {
+      checkPatch(alt.patch, altPath, issues);
+      checkPatchedAction(base, alt.patch, altPath, issues);
+    } else checkAction(alt, altPath, issues, ctx);
   }
   for (const [i, correction] of (step.corrections ?? []).entries()) {
     checkWhen(correction.when, `${path}.corrections[${i}]`, issues);
     checkPatch(correction.patch, `${path}.corrections[${i}]`, issues);
+    checkPatchedAction(base, correction.patch, `${path}.corrections[${i}]`, issues);
   }
 }
 
-function checkStep(step: Plan['steps'][number], path: string, issues: PlanIssue[], ctx: ValidationContext): void {
+/** The fields of a step a patch may change, as the executor holds them (timeout resolved). */
+function patchableAction(step: Plan['steps'][number], defaults: Plan['defaults']): object {
+  const { kind } = step;
+  const fields = kind === 'http' ? { request: step.request } : kind === 'task' ? { task: step.task } : kind === 'delay' ? { delayMs: step.delayMs } : kind === 'noop' ? { output: step.output } : {};
+  return { kind, ...fields, timeoutMs: step.timeoutMs ?? defaults?.timeoutMs ?? DEFAULT_TIMEOUT_MS };
+}
+
+function checkStep(step: Plan['steps'][number], path: string, issues: PlanIssue[], ctx: ValidationContext, defaults: Plan['defaults']): void {
   checkAction(step, path, issues, ctx);
   checkExpressions(step, path, issues);
-  checkRecovery(step, path, issues, ctx);
+  checkRecovery(step, path, issues, ctx, patchableAction(step, defaults));
   if (step.compensate) checkAction(step.compensate, `${path}.compensate`, issues, ctx);
 }
 
@@ -118,7 +158,7 @@ export function validatePlan(plan: Plan, ctx: ValidationContext = {}): PlanIssue
       else if (listed.has(dep)) issues.push({ path: `$.steps[${i}].dependsOn[${j}]`, message: `"${dep}" is listed twice` });
       listed.add(dep);
     }
-    checkStep(step, `$.steps[${i}]`, issues, ctx);
+    checkStep(step, `$.steps[${i}]`, issues, ctx, plan.defaults);
   }
   if (issues.length === 0) {
     const cycle = findCycle(resolveDependencies(plan.steps));

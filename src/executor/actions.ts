@@ -4,6 +4,7 @@
 import type { Failure } from '../domain/classifier.js';
 import { ExpressionError, renderTemplate, type ExpressionBindings } from '../domain/expressions.js';
 import type { Action } from '../domain/plan.js';
+import { definitionProblem } from '../domain/plan-validation.js';
 import { loadStepOutputs } from '../store/flow-tx.js';
 import { breakerKey, type Admission } from './breaker-gate.js';
 import type { ClaimedStep } from './claimed-step.js';
@@ -34,19 +35,31 @@ export async function bindingsFor(ctx: WorkContext, step: ClaimedStep, attempt: 
   };
 }
 
-/** Evaluates the expressions of `action`; a failing expression is a `validation` failure. */
+/**
+ * Evaluates the expressions of `action`, then checks what is to run: patches
+ * and expressions may have written any JSON (a string timeout, a null
+ * request, a file: URL). A failing expression or an action that cannot run is
+ * a `validation` failure of the attempt, never an exception.
+ */
 export async function renderAction<T extends Action>(ctx: WorkContext, step: ClaimedStep, action: T, attempt: number): Promise<{ ok: true; action: T } | { ok: false; failure: Failure }> {
   const text = JSON.stringify(action);
-  if (!text.includes('{%')) return { ok: true, action };
+  if (!text.includes('{%')) return runnable(action);
   try {
     const bindings = await bindingsFor(ctx, step, attempt, text.includes('$steps'));
-    return { ok: true, action: await renderTemplate(action, bindings) };
+    return runnable(await renderTemplate(action, bindings));
   } catch (error) {
     if (error instanceof ExpressionError) {
       return { ok: false, failure: { source: 'expression', message: `${error.path || 'expression'}: ${error.message}`, code: 'EXPRESSION', retryable: false } };
     }
     throw error;
   }
+}
+
+/** The action itself, or the attempt's failure when it cannot run as defined. */
+export function runnable<T extends Action>(action: T): { ok: true; action: T } | { ok: false; failure: Failure } {
+  const problem = definitionProblem(action);
+  if (!problem) return { ok: true, action };
+  return { ok: false, failure: { source: 'definition', message: `the step cannot run as defined: ${problem}`, code: 'INVALID_DEFINITION', retryable: false } };
 }
 
 function checkOutputSize(output: unknown): ActionResult {

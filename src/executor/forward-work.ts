@@ -11,7 +11,7 @@ import { updateStepIfOwned, type AttemptInfo } from '../store/transitions/attemp
 import { openEscalation, refreshWaiting } from '../store/transitions/escalation-writes.js';
 import { recordStepFailure, settleFailedStep } from '../store/transitions/step-failure.js';
 import { recordStepSuccess } from '../store/transitions/step-success.js';
-import { admit, performAction, renderAction, type ActionResult } from './actions.js';
+import { admit, performAction, renderAction, runnable, type ActionResult } from './actions.js';
 import { idempotencyKey, type ClaimedStep } from './claimed-step.js';
 import { runCompensation, timeOutCompensationTask } from './compensation-work.js';
 import type { WorkContext } from './work-context.js';
@@ -86,6 +86,11 @@ async function startAttempt(ctx: WorkContext, step: ClaimedStep): Promise<void> 
   const definition = step.definition;
   const number = step.attempt + 1;
   const startedAt = new Date(ctx.now());
+  if (definition.kind === 'delay' || definition.kind === 'approval') {
+    // Nothing to render, but a patch may have left the definition unable to run.
+    const checked = runnable(definition);
+    if (!checked.ok) return commitAttempt(ctx, step, checked, attemptInfo(ctx, step, number, startedAt));
+  }
   switch (definition.kind) {
     case 'delay':
       return startDelay(ctx, step, definition.delayMs);

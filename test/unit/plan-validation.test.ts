@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, normalizePlan } from '../../src/domain/plan.js';
 import { planSchema, type Plan } from '../../src/domain/plan-schema.js';
-import { validatePlan, type PlanIssue } from '../../src/domain/plan-validation.js';
+import { definitionProblem, validatePlan, type PlanIssue } from '../../src/domain/plan-validation.js';
 
 const URL_A = 'https://api.example/a';
 const http = (id: string, extra: Record<string, unknown> = {}) => ({ id, kind: 'http', request: { method: 'POST', url: URL_A }, ...extra });
@@ -160,6 +160,39 @@ describe('validatePlan', () => {
   it('accepts patch paths under request, task, delayMs, output and timeoutMs', () => {
     const patch = { 'request.body.amount': 1, 'task.input.x': 2, delayMs: 3, output: 4, timeoutMs: 5 };
     expect(issuesOf({ steps: [noop('a', { degradations: [{ id: 'd', quality: 1, patch }] })] })).toEqual([]);
+  });
+
+  it.each([
+    [{ timeoutMs: 'abc' }, 'timeoutMs'],
+    [{ timeoutMs: -1 }, 'timeoutMs'],
+    [{ timeoutMs: 1e300 }, 'timeoutMs'],
+    [{ request: null }, 'request'],
+    [{ 'request.url': 'file:///etc/passwd' }, 'request.url: only http and https'],
+    [{ 'request.method': 'BREW' }, 'request.method'],
+    [{ 'request.headers.x-a': 1 }, 'request.headers'],
+  ])('refuses a correction or degradation whose literal patch %j leaves the step unable to run', (patch, problem) => {
+    const issues = issuesOf({ steps: [http('a', { corrections: [{ when: {}, patch }], degradations: [{ id: 'd', quality: 0.5, patch }] })] });
+    expect(issues.map((i) => i.path)).toEqual(['$.steps[0].degradations[0].patch', '$.steps[0].corrections[0].patch']);
+    for (const issue of issues) expect(issue.message).toContain(`the patched step would not run: ${problem}`);
+  });
+
+  it('checks patched delays and tasks too, and leaves expression values to run time', () => {
+    expect(issuesOf({ steps: [noop('w', { kind: 'delay', delayMs: 5, corrections: [{ when: {}, patch: { delayMs: 1e15 } }] })] })[0]!.message).toContain('delayMs');
+    expect(issuesOf({ steps: [noop('t', { kind: 'task', task: { type: 'x' }, corrections: [{ when: {}, patch: { 'task.type': 'no spaces allowed' } }] })] })[0]!.message).toContain('task.type');
+    expect(issuesOf({ steps: [http('a', { corrections: [{ when: {}, patch: { timeoutMs: '{% $error.code %}', 'request.body.x': 1 } }] })] })).toEqual([]);
+  });
+
+  it('definitionProblem: what runs must have its kind\'s fields, in range, and a literal http(s) URL', () => {
+    const base = { kind: 'http', request: { method: 'GET', url: URL_A }, timeoutMs: 1000, retry: DEFAULT_RETRY };
+    expect(definitionProblem(base)).toBeUndefined();
+    expect(definitionProblem({ ...base, id: 'alt', when: {}, quality: 0.5 })).toBeUndefined();
+    expect(definitionProblem({ ...base, kind: 'zzz' })).toContain('kind');
+    expect(definitionProblem({ ...base, retry: 'x' })).toContain('retry');
+    expect(definitionProblem({ ...base, retry: { ...DEFAULT_RETRY, maxAttempts: 1e9 } })).toContain('retry.maxAttempts');
+    expect(definitionProblem({ ...base, request: { url: 'http://user:pw@example.com/' } })).toContain('credentials');
+    expect(definitionProblem({ kind: 'delay', delayMs: 10, timeoutMs: DEFAULT_TIMEOUT_MS })).toBeUndefined();
+    expect(definitionProblem({ kind: 'delay', delayMs: 1.5, timeoutMs: DEFAULT_TIMEOUT_MS })).toContain('delayMs');
+    expect(definitionProblem(null)).toBeDefined();
   });
 
   it('reports duplicate and reserved alternative ids across fallbacks and degradations', () => {

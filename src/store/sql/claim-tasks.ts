@@ -6,6 +6,11 @@
 // for an earlier claim can never match. run_at is set to the lease end (or the
 // attempt's timeout, whichever is first): if the worker goes quiet, the
 // executor claims the row then and records a timeout.
+import { jsonInteger } from './json-numbers.js';
+
+/** An attempt's timeout from a stored definition, in ms (10000 when absent or not valid). */
+const timeoutOf = (json: string) => jsonInteger(json, 'timeoutMs', 1, 86_400_000, '10000');
+
 export const CLAIM_TASKS = `
 WITH c AS (
   SELECT id, gen_random_uuid() AS tid
@@ -18,8 +23,8 @@ WITH c AS (
   SELECT c.id, c.tid,
          now() + LEAST($4::int,
                        CASE WHEN s.compensation_status = 'running'
-                            THEN COALESCE((s.config->'compensate'->>'timeoutMs')::int, 10000)
-                            ELSE COALESCE((s.definition->>'timeoutMs')::int, 10000) END) * interval '1 millisecond' AS until
+                            THEN ${timeoutOf("s.config->'compensate'")}
+                            ELSE ${timeoutOf('s.definition')} END) * interval '1 millisecond' AS until
     FROM c JOIN steps s ON s.id = c.id
 )
 UPDATE steps s
@@ -50,8 +55,8 @@ export const HEARTBEAT_TASK = `
 WITH t AS (
   SELECT id, LEAST(now() + $2::int * interval '1 millisecond',
                    task_claimed_at + (CASE WHEN compensation_status = 'running'
-                                           THEN COALESCE((config->'compensate'->>'timeoutMs')::int, 10000)
-                                           ELSE COALESCE((definition->>'timeoutMs')::int, 10000) END) * interval '1 millisecond') AS until
+                                           THEN ${timeoutOf("config->'compensate'")}
+                                           ELSE ${timeoutOf('definition')} END) * interval '1 millisecond') AS until
     FROM steps
    WHERE task_id = $1 AND lease_owner = 'task:' || $1 AND lease_expires_at > now()
 )

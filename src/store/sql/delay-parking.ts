@@ -2,9 +2,19 @@
 // the settle of successes, the bulk firing of timers): a `delay` step becoming
 // due is parked on its timer at once instead of waiting for a claim.
 
-/** `timer` (the step's current definition is a delay) and `delay_ms`, for a select list over steps `alias`. */
+import { jsonInteger } from './json-numbers.js';
+
+/** Longest delay a plan may hold, in ms (plan-schema.ts: 365 days). */
+const MAX_DELAY_MS = 365 * 86_400_000;
+
+/**
+ * `timer` (the step's current definition is a delay with a valid delayMs) and
+ * `delay_ms`, for a select list over steps `alias`. A delay whose delayMs is
+ * not valid is not parked: the claim path runs it and fails its attempt.
+ */
 export function delayOf(alias: string): string {
-  return `COALESCE(${alias}.definition->>'kind' = 'delay', false) AS timer, (${alias}.definition->>'delayMs')::bigint AS delay_ms`;
+  const delayMs = jsonInteger(`${alias}.definition`, 'delayMs', 0, MAX_DELAY_MS, 'NULL');
+  return `COALESCE(${alias}.definition->>'kind' = 'delay' AND ${delayMs} IS NOT NULL, false) AS timer, ${delayMs} AS delay_ms`;
 }
 
 /** The run_at of a delay parked now, from the `delay_ms` column of `source`. */

@@ -2,6 +2,7 @@
 // patch), skip (dependents run, with the given output), complete (succeeded
 // with output) or abort (failed; the mode decides). Applied under the flow lock.
 import { applyPatch } from '../../domain/patch.js';
+import { definitionProblem, literalPatchEntries } from '../../domain/plan-validation.js';
 import type { EscalationAction } from '../../domain/statuses.js';
 import type { FlowTx } from '../flow-tx.js';
 import { STEP_COLUMNS, type StepRow } from '../step-row.js';
@@ -27,6 +28,8 @@ interface OpenEscalation {
 }
 
 export class ActionNotAllowed extends Error {}
+/** A retry's patch would leave the step unable to run (422). */
+export class PatchRefused extends Error {}
 
 export async function resolveEscalation(tx: FlowTx, escalationId: string, r: Resolution): Promise<void> {
   const { rows } = await tx.client.query<OpenEscalation & { status: string }>(
@@ -57,6 +60,9 @@ async function resolveStep(tx: FlowTx, step: StepRow, r: Resolution): Promise<vo
   switch (r.action) {
     case 'retry': {
       const definition = r.patch ? applyPatch(step.definition, r.patch) : step.definition;
+      // Expressions in the patch are evaluated when the step runs (and checked then).
+      const problem = r.patch ? definitionProblem(applyPatch(step.definition, literalPatchEntries(r.patch))) : undefined;
+      if (problem) throw new PatchRefused(`the patched step would not run: ${problem}`);
       await updateStepIfOwned(
         tx,
         step,
