@@ -22,6 +22,7 @@ import { registerAuth } from './api/auth.js';
 import { registerJsonParser } from './api/json-depth.js';
 import { registerRateLimit } from './api/rate-limit.js';
 import { registerProblemHandler } from './api/problem-handler.js';
+import { clientErrorHandler, frameworkErrors, REQUEST_TIMEOUT_MS } from './api/framework-errors.js';
 import { lazyChildLogger } from './api/lazy-request-logger.js';
 import { registerRequestMetrics } from './api/request-metrics.js';
 import { registerRequestTracing } from './api/request-tracing.js';
@@ -51,11 +52,14 @@ export interface AppDeps {
   registry: PatternRegistry;
   /** Analyze frequency counts (started by the caller). */
   frequency: ErrorFrequency;
+  /** How long a client has to send a whole request, in ms (default REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const requestTimeoutMs = deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -65,7 +69,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    routerOptions: { maxParamLength: 200 },
+    // Circuit keys reach 300 characters, each may be percent-encoded.
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors,
+    clientErrorHandler,
+    requestTimeout: requestTimeoutMs,
+    // Node only enforces a request timeout given at construction (with headersTimeout no
+    // longer than it), and looks for expired requests every connectionsCheckingInterval.
+    http: { requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, requestTimeoutMs) },
     // One log line per request (request-metrics.ts) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyChildLogger,

@@ -63,9 +63,14 @@ const kindShapes = {
 };
 
 const timeoutMs = z.int().min(1).max(DAY_MS).optional().describe('Per attempt. Default 10000.');
-/** Circuit breaker keys: usable in a URL path segment. */
-export const CIRCUIT_KEY = /^[A-Za-z0-9._:@-]{1,256}$/;
-const circuitBreaker = z.string().regex(CIRCUIT_KEY, { error: 'breaker keys are 1-256 of [A-Za-z0-9._:@-]' }).optional();
+/**
+ * Circuit breaker keys, usable in a URL path segment: every key the executor
+ * derives (http:<host:port>, with [..] around an IPv6 host and up to 253
+ * characters of host name) and every key a plan names.
+ */
+export const CIRCUIT_KEY = /^[A-Za-z0-9._:@[\]-]{1,300}$/;
+export const CIRCUIT_KEY_RULE = 'breaker keys are 1-300 of [A-Za-z0-9._:@[]-]';
+const circuitBreaker = z.string().regex(CIRCUIT_KEY, { error: CIRCUIT_KEY_RULE }).optional();
 
 /** A fallback: a full step definition with its own retry policy and attempt counter. */
 const alternativeExtras = {

@@ -82,6 +82,8 @@ export async function startHarness(
     database?: TestDatabase;
     /** Where log lines go (TEST_LOG_LEVEL sets the level). */
     logDestination?: import('node:stream').Writable;
+    /** How long a client has to send a whole request, in ms (the app's default otherwise). */
+    requestTimeoutMs?: number;
   } = {},
 ): Promise<Harness> {
   const database = options.database ?? (await createTestDatabase());
@@ -97,7 +99,7 @@ export async function startHarness(
   await frequency.start();
   const metrics = createMetrics({ shared: sharedStateFromDatabase(db) });
   db.facts.on((facts) => metrics.recordFacts(facts));
-  const app = await buildApp({ config, logger, db, metrics, isReady: async () => true, notifier, registry, frequency });
+  const app = await buildApp({ config, logger, db, metrics, isReady: async () => true, notifier, registry, frequency, requestTimeoutMs: options.requestTimeoutMs });
   const executors: Executor[] = [];
   const addExecutor = (extra: Partial<ExecutorOptions> = {}) => {
     const executor = createExecutor({

@@ -1,9 +1,9 @@
 // Request and response schemas of the Circuits API.
 import { z } from 'zod';
-import { CIRCUIT_KEY } from '../../domain/plan-schema.js';
+import { CIRCUIT_KEY, CIRCUIT_KEY_RULE } from '../../domain/plan-schema.js';
 import { CIRCUIT_STATES } from '../../domain/statuses.js';
 
-export const circuitKeyParams = z.object({ key: z.string().regex(CIRCUIT_KEY, { error: 'breaker keys are 1-256 of [A-Za-z0-9._:@-]' }) });
+export const circuitKeyParams = z.object({ key: z.string().regex(CIRCUIT_KEY, { error: CIRCUIT_KEY_RULE }) });
 
 export const circuitConfigBody = z
   .strictObject({
