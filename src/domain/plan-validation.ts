@@ -31,6 +31,8 @@ export function checkUrl(url: string, ctx: ValidationContext = {}): string | und
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `only http and https URLs are allowed, got ${parsed.protocol}`;
   if (parsed.username || parsed.password) return 'URLs must not carry credentials; use a header';
+  // DNS names end at 253 characters; a longer one could never resolve (and would make an unmanageable breaker key).
+  if (parsed.hostname.length > 253) return 'the host name is longer than 253 characters';
   return ctx.literalRefusal?.(parsed.hostname);
 }
 

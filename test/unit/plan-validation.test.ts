@@ -92,6 +92,7 @@ describe('validatePlan', () => {
     ['file:///etc/passwd', 'only http and https'],
     ['https://user:pw@api.example/', 'credentials'],
     ['https://user@api.example/', 'credentials'],
+    [`https://${Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.')}.example/`, 'longer than 253'],
   ])('rejects the URL %s', (url, message) => {
     const issues = issuesOf({ steps: [http('a', { request: { url } })] });
     expect(issues).toEqual([{ path: '$.steps[0].request.url', message: expect.stringContaining(message) }]);
