@@ -59,7 +59,32 @@ function jsonataMessage(error: unknown): string {
   return `${e.code ? `${e.code}: ` : ''}${e.message ?? String(error)}${where}`;
 }
 
-/** Compiles (and caches) an expression body; throws ExpressionError on a syntax error. */
+/**
+ * The first regex literal of a parsed expression that RE2 cannot run, as
+ * `/source/: reason`. JSONata parses regex literals with the JavaScript
+ * engine and builds them with RE2 only when they run, so a lookbehind would
+ * otherwise pass submission and fail every attempt.
+ */
+function refusedRegex(node: unknown, seen = new Set<object>()): string | undefined {
+  if (node === null || typeof node !== 'object' || seen.has(node)) return undefined;
+  seen.add(node);
+  const n = node as { type?: unknown; value?: unknown };
+  if (n.type === 'regex' && n.value instanceof RegExp) {
+    try {
+      new RE2(n.value);
+    } catch (error) {
+      return `/${n.value.source}/: ${(error as Error).message}`;
+    }
+    return undefined;
+  }
+  for (const child of Object.values(node)) {
+    const found = refusedRegex(child, seen);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Compiles (and caches) an expression body; throws ExpressionError on a syntax error or a regex RE2 cannot run. */
 export function compileExpression(body: string, path = '', limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS): Compiled {
   const key = `${limits.timeoutMs}:${limits.stackDepth}:${limits.sequenceLength}:${body}`;
   const hit = cache.get(key);
@@ -75,6 +100,8 @@ export function compileExpression(body: string, path = '', limits: ExpressionLim
   } catch (error) {
     throw new ExpressionError(path, `invalid expression: ${jsonataMessage(error)}`);
   }
+  const refused = refusedRegex(compiled.ast());
+  if (refused) throw new ExpressionError(path, `invalid expression: regex ${refused}`);
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(key, compiled);
   return compiled;

@@ -64,6 +64,14 @@ describe('compileExpression', () => {
     expect((caught as ExpressionError).message).toMatch(/^invalid expression: /);
   });
 
+  it.each(['$contains($input.s, /(?<=a)b/)', '$input.items[$match(name, /(a)\\1/)]', '($f := function($x) { $replace($x, /(?!x)y/, "") }; $f("y"))'])(
+    'refuses at compile time a regex literal RE2 cannot run: %s',
+    (body) => {
+      expect(() => compileExpression(body, 'p')).toThrow(ExpressionError);
+      expect(() => compileExpression(body, 'p')).toThrow(/^invalid expression: regex \//);
+    },
+  );
+
   it('returns the cached compilation for the same body and limits', () => {
     expect(compileExpression('1 + 1')).toBe(compileExpression('1 + 1'));
     expect(compileExpression('1 + 1')).not.toBe(compileExpression('1 + 1', '', { ...DEFAULT_EXPRESSION_LIMITS, timeoutMs: 55 }));
