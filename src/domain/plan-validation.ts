@@ -3,7 +3,7 @@
 // regexes, sane patch paths. Each issue carries the JSON path of the culprit.
 import RE2 from 're2';
 import { findCycle, resolveDependencies } from './dependency-graph.js';
-import { ExpressionError, compileExpression, expressionBody, findExpressions } from './expressions.js';
+import { ExpressionError, compileExpression, containsExpression, expressionBody, findExpressions } from './expressions.js';
 import { applyPatch } from './patch.js';
 import { DEFAULT_TIMEOUT_MS } from './plan.js';
 import { runnableActionSchema, type Plan, type When } from './plan-schema.js';
@@ -63,7 +63,7 @@ export function definitionProblem(action: unknown): string | undefined {
 
 /** The patch's entries that are literal values (expressions are only known when they run). */
 export function literalPatchEntries(patch: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(patch).filter(([, value]) => findExpressions(value, '').next().done === true));
+  return Object.fromEntries(Object.entries(patch).filter(([, value]) => !containsExpression(value)));
 }
 
 function checkWhen(when: When | undefined, path: string, issues: PlanIssue[]): void {
