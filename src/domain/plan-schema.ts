@@ -39,11 +39,16 @@ export const whenSchema = z
   .meta({ id: 'ErrorMatcher' });
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, { error: 'not a valid header name' });
+/** What an HTTP header value may hold: tabs and visible Latin-1 (no CR, LF or NUL). */
+const headerValue = z
+  .string()
+  .max(16 * 1024)
+  .regex(/^[\t\x20-\x7e\x80-\xff]*$/, { error: 'header values hold tabs and visible Latin-1 characters only (no CR, LF or NUL)' });
 
 export const httpRequestSchema = z.strictObject({
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']).default('GET'),
   url: z.string().min(1).max(4096),
-  headers: z.record(headerName, z.string().max(16 * 1024)).optional(),
+  headers: z.record(headerName, headerValue).optional(),
   body: jsonValueSchema.optional(),
   successStatuses: z.array(z.int().min(100).max(599)).min(1).max(100).optional(),
 });

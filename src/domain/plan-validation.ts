@@ -36,6 +36,15 @@ export function checkUrl(url: string, ctx: ValidationContext = {}): string | und
   return ctx.literalRefusal?.(parsed.hostname);
 }
 
+/** Headers the HTTP client sets itself or cannot send (undici refuses them): a plan may not set them. */
+const RESERVED_HEADERS = new Set(['connection', 'content-length', 'expect', 'keep-alive', 'transfer-encoding', 'upgrade']);
+
+/** The first header of a request a plan may not set, as a problem. */
+function reservedHeader(headers: Record<string, unknown> | undefined): string | undefined {
+  const name = Object.keys(headers ?? {}).find((h) => RESERVED_HEADERS.has(h.toLowerCase()));
+  return name === undefined ? undefined : `the HTTP client sets ${name} itself; a plan may not (${[...RESERVED_HEADERS].join(', ')})`;
+}
+
 export function checkRegex(source: string): string | undefined {
   try {
     new RE2(source);
@@ -57,8 +66,11 @@ export function definitionProblem(action: unknown): string | undefined {
     const issue = parsed.error.issues[0]!;
     return `${issue.path.length > 0 ? issue.path.join('.') : 'definition'}: ${issue.message}`;
   }
-  const problem = parsed.data.kind === 'http' ? checkUrl(parsed.data.request.url) : undefined;
-  return problem ? `request.url: ${problem}` : undefined;
+  if (parsed.data.kind !== 'http') return undefined;
+  const urlProblem = checkUrl(parsed.data.request.url);
+  if (urlProblem) return `request.url: ${urlProblem}`;
+  const headerProblem = reservedHeader(parsed.data.request.headers);
+  return headerProblem ? `request.headers: ${headerProblem}` : undefined;
 }
 
 /** The patch's entries that are literal values (expressions are only known when they run). */
@@ -91,10 +103,12 @@ function checkExpressions(value: unknown, path: string, issues: PlanIssue[]): vo
 }
 
 /** Request/url checks shared by steps, alternatives and compensations. */
-function checkAction(def: { kind: string; request?: { url: string } }, path: string, issues: PlanIssue[], ctx: ValidationContext): void {
+function checkAction(def: { kind: string; request?: { url: string; headers?: Record<string, string> | undefined } }, path: string, issues: PlanIssue[], ctx: ValidationContext): void {
   if (def.kind === 'http' && def.request) {
     const problem = checkUrl(def.request.url, ctx);
     if (problem) issues.push({ path: `${path}.request.url`, message: problem });
+    const header = reservedHeader(def.request.headers);
+    if (header) issues.push({ path: `${path}.request.headers`, message: header });
   }
 }
 

@@ -98,6 +98,22 @@ describe('validatePlan', () => {
     expect(issues).toEqual([{ path: '$.steps[0].request.url', message: expect.stringContaining(message) }]);
   });
 
+  it.each(['Expect', 'content-length', 'Transfer-Encoding', 'connection', 'Keep-Alive', 'upgrade'])('refuses the header %s, which the HTTP client sets itself', (name) => {
+    const issues = issuesOf({ steps: [http('a', { request: { url: URL_A, headers: { [name]: 'x' } } })] });
+    expect(issues).toEqual([{ path: '$.steps[0].request.headers', message: expect.stringContaining(`sets ${name} itself`) }]);
+  });
+
+  it.each(['a\r\nInjected: 1', 'nul\u0000', 'euro €'])('refuses the header value %j (the schema: tabs and visible Latin-1 only)', (value) => {
+    expect(schemaIssues({ steps: [http('a', { request: { url: URL_A, headers: { 'x-a': value } } })] })[0]!.message).toContain('visible Latin-1');
+  });
+
+  it('checks rendered headers at run time too', () => {
+    const base = { kind: 'http', request: { method: 'GET', url: URL_A, headers: { 'x-a': 'café\tok' } }, timeoutMs: 1000 };
+    expect(definitionProblem(base)).toBeUndefined();
+    expect(definitionProblem({ ...base, request: { ...base.request, headers: { 'x-a': 'a\nb' } } })).toContain('request.headers');
+    expect(definitionProblem({ ...base, request: { ...base.request, headers: { expect: '100-continue' } } })).toContain('sets expect itself');
+  });
+
   it('checks URLs of fallbacks, degradations, compensations and notify', () => {
     const bad = { method: 'GET', url: 'gopher://x' };
     const issues = issuesOf({
