@@ -57,7 +57,8 @@ describe('restart', () => {
     );
     expect(failed.body.status).toBe('failed');
     const unknown = await h.app.inject({ method: 'POST', url: `/v1/flows/${failed.body.id}/restart`, payload: { fromStep: 'zzz' } });
-    expect(unknown.statusCode).toBe(409);
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.json()).toMatchObject({ errors: [{ path: '$.fromStep', message: 'the flow has no step "zzz"' }] });
     const missing = await h.app.inject({ method: 'POST', url: '/v1/flows/0190c0de-0000-7000-8000-000000000000/restart', payload: {} });
     expect(missing.statusCode).toBe(404);
   });

@@ -11,7 +11,7 @@ import type { Database } from '../../store/database.js';
 import { createFlowCreator, type CreateResult } from '../../store/flow-creation.js';
 import { flowExists, getFlowDetails, listEvents, listFlows } from '../../store/flow-repository.js';
 import { runFlowTx } from '../../store/flow-tx.js';
-import { CommandRefused, cancelFlow, restartFlow } from '../../store/transitions/flow-commands.js';
+import { CommandRefused, UnknownStep, cancelFlow, restartFlow } from '../../store/transitions/flow-commands.js';
 import { ConflictError, NotFoundError, PlanError, BadRequestError, HttpProblem } from '../problems.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { redactSecrets } from '../redaction.js';
@@ -65,6 +65,7 @@ export function createFlowService({ db, waiters, addressPolicy }: { db: Database
       return result.value;
     } catch (error) {
       if (error instanceof CommandRefused) throw new ConflictError(error.message);
+      if (error instanceof UnknownStep) throw new PlanError(error.message, [{ path: '$.fromStep', message: error.message }]);
       throw error;
     }
   }

@@ -117,7 +117,7 @@ export const flowRoutes: FastifyPluginAsyncZod<{ flows: FlowService }> = async (
         summary: 'Restart a failed, cancelled or completed_with_errors flow from a step',
         params: uuidParam,
         body: restartBody,
-        response: { 202: flowView, ...problemResponses(400, 401, 403, 404, 409) },
+        response: { 202: flowView, ...problemResponses(400, 401, 403, 404, 409, 422) },
       },
     },
     async (request, reply) => reply.code(202).send(await flows.restart(request.params.id, request.body?.fromStep, request.body?.input)),

@@ -6,6 +6,8 @@ import type { FlowTx } from '../flow-tx.js';
 import { endFlow } from './flow-progress.js';
 
 export class CommandRefused extends Error {}
+/** A restart naming a step the flow does not have (422). */
+export class UnknownStep extends Error {}
 
 export async function cancelFlow(tx: FlowTx, compensate: boolean | undefined, by: string | null): Promise<void> {
   if (isTerminalFlowStatus(tx.flow.status) || tx.flow.status === 'compensating') {
@@ -38,7 +40,8 @@ export async function restartFlow(tx: FlowTx, fromStep: string | undefined, inpu
     [tx.flow.id],
   );
   const from = fromStep ? rows.find((r) => r.stepId === fromStep) : (rows.find((r) => r.status === 'failed') ?? rows.find((r) => !KEPT.has(r.status)));
-  if (!from) throw new CommandRefused(fromStep ? `unknown step "${fromStep}"` : 'nothing to restart: every step succeeded');
+  if (!from && fromStep) throw new UnknownStep(`the flow has no step "${fromStep}"`);
+  if (!from) throw new CommandRefused('nothing to restart: every step succeeded');
   const reset = rows.filter((r) => r.position >= from.position || !KEPT.has(r.status));
   const resetIds = new Set(reset.map((r) => r.stepId));
   const pending = reset.map((r) => ({ stepId: r.stepId, pendingDeps: r.dependsOn.filter((d) => resetIds.has(d)).length }));
