@@ -37,15 +37,34 @@ function isClientDataError(error: unknown, depth = 0): boolean {
   return isClientDataError(e.cause, depth + 1) || isClientDataError(e.meta?.driverAdapterError, depth + 1);
 }
 
+/** `/v1/flows/:id/events` -> a regex for concrete paths of that route. */
+function routePattern(url: string): RegExp {
+  const source = url
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}/?$`);
+}
+
 export function registerProblemHandler(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
-      type: 'urn:rebound:problem:not-found',
-      title: 'Not found',
-      status: 404,
-      detail: `no route for ${request.method} ${request.url.split('?')[0]}`,
-    }),
-  );
+  // Which methods each route answers, so a known path with another method is a 405, not a 404.
+  const routes: { pattern: RegExp; methods: string[] }[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    routes.push({ pattern: routePattern(route.url), methods });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))];
+    if (allowed.length > 0) {
+      return sendProblem(
+        reply,
+        { type: 'urn:rebound:problem:method-not-allowed', title: 'Method not allowed', status: 405, detail: `${path} answers ${allowed.join(', ')}, not ${request.method}` },
+        { allow: allowed.join(', ') },
+      );
+    }
+    return sendProblem(reply, { type: 'urn:rebound:problem:not-found', title: 'Not found', status: 404, detail: `no route for ${request.method} ${path}` });
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof HttpProblem) {

@@ -109,6 +109,17 @@ describe('problem+json for every error', () => {
     expect(body.detail).toContain('/v1/nothing-here');
   });
 
+  it('a known path with a method it does not answer is 405 with Allow', async () => {
+    const flows = await t.app.inject({ method: 'DELETE', url: '/v1/flows' });
+    expectProblem(flows, 405);
+    expect(String(flows.headers.allow).split(', ').sort()).toEqual(['GET', 'HEAD', 'POST']);
+    const one = await t.app.inject({ method: 'PUT', url: '/v1/flows/0190c0de-0000-7000-8000-000000000000?x=1' });
+    expectProblem(one, 405);
+    expect(String(one.headers.allow)).toContain('GET');
+    expectProblem(await t.app.inject({ method: 'PATCH', url: '/v1/circuits/http:[::1]:80/close' }), 405);
+    expectProblem(await t.app.inject({ method: 'DELETE', url: '/v1/flows/x/y/z' }), 404);
+  });
+
   it('malformed JSON is 400, never 5xx', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/v1/anything', headers: { 'content-type': 'application/json' }, payload: '{bad' });
     expect(res.statusCode).toBeGreaterThanOrEqual(400);
