@@ -12,6 +12,9 @@ const alternativeIdSchema = stepIdSchema;
 const errorTypeSchema = z.enum(ERROR_TYPES);
 const ms = (max: number) => z.int().min(0).max(max);
 const DAY_MS = 86_400_000;
+/** Longest `delayMs` of a delay step, and longest per-attempt `timeoutMs`, in ms. */
+export const MAX_DELAY_MS = 365 * DAY_MS;
+export const MAX_TIMEOUT_MS = DAY_MS;
 
 /** Any JSON value (bodies, inputs, outputs). Size is bounded by the 1 MiB request limit. */
 export const jsonValueSchema = z.json();
@@ -62,12 +65,12 @@ const taskSpecSchema = z.strictObject({
 const kindShapes = {
   http: { kind: z.literal('http'), request: httpRequestSchema },
   task: { kind: z.literal('task'), task: taskSpecSchema },
-  delay: { kind: z.literal('delay'), delayMs: ms(365 * DAY_MS) },
+  delay: { kind: z.literal('delay'), delayMs: ms(MAX_DELAY_MS) },
   approval: { kind: z.literal('approval') },
   noop: { kind: z.literal('noop'), output: jsonValueSchema.optional() },
 };
 
-const timeoutMs = z.int().min(1).max(DAY_MS).optional().describe('Per attempt. Default 10000.');
+const timeoutMs = z.int().min(1).max(MAX_TIMEOUT_MS).optional().describe('Per attempt. Default 10000.');
 /**
  * Circuit breaker keys, usable in a URL path segment: every key the executor
  * derives (http:<host:port>, with [..] around an IPv6 host and up to 253
@@ -144,7 +147,7 @@ export const compensationSchema = z
  * patches and expressions, which may write any JSON value anywhere. Other
  * fields (an alternative's id, when, quality) pass unchecked.
  */
-const runnableExtras = { timeoutMs: z.int().min(1).max(DAY_MS), retry: retryPolicySchema.optional(), circuitBreaker };
+const runnableExtras = { timeoutMs: z.int().min(1).max(MAX_TIMEOUT_MS), retry: retryPolicySchema.optional(), circuitBreaker };
 export const runnableActionSchema = z.discriminatedUnion('kind', [
   z.looseObject({ ...kindShapes.http, ...runnableExtras }),
   z.looseObject({ ...kindShapes.task, ...runnableExtras }),

@@ -6,10 +6,12 @@
 // for an earlier claim can never match. run_at is set to the lease end (or the
 // attempt's timeout, whichever is first): if the worker goes quiet, the
 // executor claims the row then and records a timeout.
+import { DEFAULT_TIMEOUT_MS } from '../../domain/plan.js';
+import { MAX_TIMEOUT_MS } from '../../domain/plan-schema.js';
 import { jsonInteger } from './json-numbers.js';
 
-/** An attempt's timeout from a stored definition, in ms (10000 when absent or not valid). */
-const timeoutOf = (json: string) => jsonInteger(json, 'timeoutMs', 1, 86_400_000, '10000');
+/** An attempt's timeout from a stored definition, in ms (the default when absent or not valid). */
+const timeoutOf = (json: string) => jsonInteger(json, 'timeoutMs', 1, MAX_TIMEOUT_MS, String(DEFAULT_TIMEOUT_MS));
 
 export const CLAIM_TASKS = `
 WITH c AS (

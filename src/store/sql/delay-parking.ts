@@ -2,10 +2,8 @@
 // the settle of successes, the bulk firing of timers): a `delay` step becoming
 // due is parked on its timer at once instead of waiting for a claim.
 
+import { MAX_DELAY_MS } from '../../domain/plan-schema.js';
 import { jsonInteger } from './json-numbers.js';
-
-/** Longest delay a plan may hold, in ms (plan-schema.ts: 365 days). */
-const MAX_DELAY_MS = 365 * 86_400_000;
 
 /**
  * `timer` (the step's current definition is a delay with a valid delayMs) and
