@@ -4,6 +4,7 @@
 // length and result size. Regex literals run on RE2 (linear time).
 import jsonata from 'jsonata';
 import RE2 from 're2';
+import { jsonDepth, MAX_JSON_DEPTH, storableJson } from './json-text.js';
 
 const EXPRESSION = /^\{%([\s\S]*)%\}$/;
 
@@ -167,9 +168,19 @@ export async function renderTemplate<T>(
 ): Promise<T> {
   if (!containsExpression(value)) return value;
   const rendered = await renderValue(value, path, toBindings(bindings), limits);
-  const json = JSON.stringify(rendered ?? null);
+  let json: string;
+  try {
+    json = JSON.stringify(rendered ?? null);
+  } catch (error) {
+    // A function's environment is circular; a deep enough structure exhausts the stack.
+    throw new ExpressionError(path, `expression results are not JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
   if (Buffer.byteLength(json) > limits.resultBytes) {
     throw new ExpressionError(path, `expression results exceed ${limits.resultBytes} bytes`);
   }
-  return JSON.parse(json) as T;
+  if (jsonDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new ExpressionError(path, `expression results are nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  // Results are stored (outputs, patched definitions): text Postgres cannot hold becomes U+FFFD.
+  return JSON.parse(storableJson(json)) as T;
 }

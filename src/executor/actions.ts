@@ -3,6 +3,7 @@
 // back as a Failure for the classifier; nothing here throws.
 import type { Failure } from '../domain/classifier.js';
 import { ExpressionError, renderTemplate, type ExpressionBindings } from '../domain/expressions.js';
+import { storableJson, storableText } from '../domain/json-text.js';
 import type { Action } from '../domain/plan.js';
 import { definitionProblem } from '../domain/plan-validation.js';
 import { loadStepOutputs } from '../store/flow-tx.js';
@@ -62,10 +63,24 @@ export function runnable<T extends Action>(action: T): { ok: true; action: T } |
   return { ok: false, failure: { source: 'definition', message: `the step cannot run as defined: ${problem}`, code: 'INVALID_DEFINITION', retryable: false } };
 }
 
-function checkOutputSize(output: unknown): ActionResult {
-  const size = Buffer.byteLength(JSON.stringify(output ?? null));
-  if (size <= MAX_OUTPUT_BYTES) return { ok: true, output };
-  return { ok: false, failure: { source: 'internal', message: `step output of ${size} bytes exceeds the ${MAX_OUTPUT_BYTES}-byte limit`, code: 'OUTPUT_TOO_LARGE', hintType: 'validation', retryable: false } };
+/**
+ * An output as it will be stored: at most MAX_OUTPUT_BYTES of JSON, and text
+ * Postgres cannot hold (NUL, unpaired surrogates, from an upstream's answer)
+ * replaced by U+FFFD.
+ */
+function storableOutput(output: unknown): ActionResult {
+  const json = JSON.stringify(output ?? null);
+  const size = Buffer.byteLength(json);
+  if (size > MAX_OUTPUT_BYTES) {
+    return { ok: false, failure: { source: 'internal', message: `step output of ${size} bytes exceeds the ${MAX_OUTPUT_BYTES}-byte limit`, code: 'OUTPUT_TOO_LARGE', hintType: 'validation', retryable: false } };
+  }
+  const storable = storableJson(json);
+  return { ok: true, output: storable === json ? output : JSON.parse(storable) };
+}
+
+/** A failure whose message and code came from an upstream, made storable. */
+function storableFailure(failure: Failure): Failure {
+  return { ...failure, message: storableText(failure.message), ...(failure.code !== undefined ? { code: storableText(failure.code) } : {}) };
 }
 
 /** Runs a rendered http, noop or (for compensations) delay action. */
@@ -88,11 +103,11 @@ export async function performAction(
       const gate = breakers ? await admit(ctx, a) : undefined;
       if (gate && 'ok' in gate) return gate;
       const result = await runHttpAttempt(ctx.agent, { request: a.request, timeoutMs: a.timeoutMs, idempotencyKey, attempt, now: ctx.now, extraHeaders, policy: ctx.policy });
-      const outcome: ActionResult = result.ok ? checkOutputSize(result.output) : { ok: false, failure: result.failure };
+      const outcome: ActionResult = result.ok ? storableOutput(result.output) : { ok: false, failure: storableFailure(result.failure) };
       return gate ? { ...outcome, admission: gate } : outcome;
     }
     case 'noop':
-      return checkOutputSize(a.output ?? null);
+      return storableOutput(a.output ?? null);
     case 'delay':
       await new Promise((r) => setTimeout(r, Math.min(a.delayMs, a.timeoutMs)));
       return { ok: true, output: null };

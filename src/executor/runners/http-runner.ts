@@ -7,6 +7,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { AddressPolicy } from '../../domain/address-policy.js';
 import { parseRetryAfter } from '../../domain/backoff.js';
 import type { Failure } from '../../domain/classifier.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../../domain/json-text.js';
 import type { HttpRequestSpec } from '../../domain/plan-schema.js';
 
 /** Largest response body accepted, in bytes (1 MiB). */
@@ -111,10 +112,15 @@ async function readBody(body: Dispatcher.ResponseData['body']): Promise<Buffer> 
   return Buffer.concat(chunks);
 }
 
+/**
+ * The answer's body: parsed JSON for a JSON content type, else text. JSON
+ * nested deeper than MAX_JSON_DEPTH stays text: serialising it again (and
+ * Postgres parsing it) would exhaust the stack.
+ */
 function decodeBody(raw: Buffer, contentType: string | undefined): unknown {
   if (raw.length === 0) return null;
   const text = raw.toString('utf8');
-  if (contentType && /[/+]json\b/i.test(contentType)) {
+  if (contentType && /[/+]json\b/i.test(contentType) && jsonDepth(text, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH) {
     try {
       return JSON.parse(text);
     } catch {

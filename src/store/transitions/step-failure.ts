@@ -2,7 +2,7 @@
 // decision written with the attempt and its events in the same transaction.
 import { failureConsequence } from '../../domain/atomic-modes.js';
 import type { Classification } from '../../domain/classifier.js';
-import { renderTemplate, type ExpressionBindings } from '../../domain/expressions.js';
+import { ExpressionError, renderTemplate, type ExpressionBindings } from '../../domain/expressions.js';
 import { decide, type BreakerView, type Decision } from '../../domain/ladder.js';
 import { applyPatch } from '../../domain/patch.js';
 import type { Alternative, Degradation, ExecutableDefinition } from '../../domain/plan.js';
@@ -35,9 +35,19 @@ function stripAlternative(alt: Alternative | (Alternative & { quality: number })
   return definition as ExecutableDefinition;
 }
 
-async function degradedDefinition(step: StepRow, d: Degradation, bindings: ExpressionBindings): Promise<ExecutableDefinition> {
-  if ('patch' in d) return applyPatch(step.config.primary, await renderTemplate(d.patch, bindings));
+async function degradedDefinition(step: StepRow, d: Degradation, bindings: () => Promise<ExpressionBindings>): Promise<ExecutableDefinition> {
+  if ('patch' in d) return applyPatch(step.config.primary, await renderTemplate(d.patch, await bindings()));
   return stripAlternative(d);
+}
+
+/**
+ * The definition a correction or a degradation runs next, its patch rendered
+ * (expressions see $error) and applied; undefined for other decisions.
+ */
+async function nextDefinition(step: StepRow, d: Decision, ctx: FailureContext, error: Classification): Promise<ExecutableDefinition | undefined> {
+  if (d.strategy === 'correct') return applyPatch(step.definition, await renderTemplate(d.patch, await ctx.loadBindings(error)));
+  if (d.strategy === 'degrade') return degradedDefinition(step, d.degradation, () => ctx.loadBindings(error));
+  return undefined;
 }
 
 /** Records a failed attempt and applies the ladder's decision. False when the work was lost. */
@@ -53,7 +63,7 @@ export async function recordStepFailure(
   tx.fact({ kind: 'classified', errorType: error.errorType, severity: error.severity });
   const counted = rejected ? step.countedAttempts : step.countedAttempts + (step.correctionRerun ? 0 : 1);
   const firstFailureAt = step.firstFailureAt ?? attempt.finishedAt;
-  const decision = decide({
+  let decision = decide({
     step: {
       config: step.config,
       current: step.definition,
@@ -71,8 +81,16 @@ export async function recordStepFailure(
     now: ctx.now.getTime(),
     random: ctx.random,
   });
+  let definition: ExecutableDefinition | undefined;
+  try {
+    definition = await nextDefinition(step, decision, ctx, error);
+  } catch (problem) {
+    if (!(problem instanceof ExpressionError)) throw problem;
+    // A patch whose expressions fail cannot be applied: the step fails, saying why.
+    decision = { strategy: 'fail', reason: `${decision.reason}, but its patch could not be evaluated (${problem.path || 'patch'}: ${problem.message})` };
+  }
   const base = { number: rejected ? step.attempt : attempt.number, counted, firstFailureAt, error: errorRecord(error), attempts: rejected ? 0 : 1 };
-  const ok = await applyDecision(tx, step, owner, decision, base, ctx, error);
+  const ok = await applyDecision(tx, step, owner, decision, base, definition);
   if (!ok) return false;
   if (['retry', 'wait_circuit', 'correct', 'fallback', 'degrade'].includes(decision.strategy)) tx.workDue();
   if (rejected) {
@@ -104,8 +122,8 @@ async function applyDecision(
   owner: string | null,
   d: Decision,
   b: FailureBase,
-  ctx: FailureContext,
-  error: Classification,
+  /** What a correction or degradation runs next (nextDefinition). */
+  definition: ExecutableDefinition | undefined,
 ): Promise<boolean> {
   const common = `attempt = $2, counted_attempts = $3, first_failure_at = $4, error = $5, attempts_total = attempts_total + $6,
                   first_error_type = COALESCE(first_error_type, $5::jsonb->>'errorType'),
@@ -141,12 +159,8 @@ async function applyDecision(
     case 'wait_circuit':
       return write(`status = 'scheduled', due_action = 'attempt', run_at = now() + $7 * interval '1 millisecond'`, [d.delayMs]);
     case 'correct': {
-      const patch = await renderTemplate(d.patch, await ctx.loadBindings(error));
       const used = { ...step.correctionsUsed, [d.correctionIndex]: (step.correctionsUsed[d.correctionIndex] ?? 0) + 1 };
-      return write(`${rerunNow}, definition = $7, corrections_used = $8, correction_rerun = true, strategy = 'correct'`, [
-        JSON.stringify(applyPatch(step.definition, patch)),
-        JSON.stringify(used),
-      ]);
+      return write(`${rerunNow}, definition = $7, corrections_used = $8, correction_rerun = true, strategy = 'correct'`, [JSON.stringify(definition), JSON.stringify(used)]);
     }
     case 'fallback':
       return write(
@@ -155,7 +169,6 @@ async function applyDecision(
         [JSON.stringify(stripAlternative(d.alternative)), d.alternative.id, d.index + 1],
       );
     case 'degrade': {
-      const definition = await degradedDefinition(step, d.degradation, await ctx.loadBindings(error));
       return write(
         `${rerunNow}, definition = $7, alternative_id = $8, degradation_index = $9,
          correction_rerun = false, last_delay_ms = NULL, strategy = 'degrade'`,
