@@ -82,8 +82,12 @@ describe('atomic modes', () => {
     expect(byId.b).toMatchObject({ status: 'compensated', compensation: { status: 'succeeded' } });
     expect(byId.a).toMatchObject({ status: 'succeeded', compensation: { status: 'failed' } });
     expect(byId.a!.history.filter((x) => x.phase === 'compensate')).toHaveLength(2);
-    const escalations = (await h.app.inject({ method: 'GET', url: `/v1/escalations?flowId=${res.body.id}` })).json() as { items: { kind: string; stepId: string }[] };
+    const escalations = (await h.app.inject({ method: 'GET', url: `/v1/escalations?flowId=${res.body.id}` })).json() as { items: { id: string; kind: string; stepId: string }[] };
     expect(escalations.items).toEqual([expect.objectContaining({ kind: 'compensation', stepId: 'a' })]);
+    // A compensation is retried as the plan defines it: a patch, which it would ignore, is refused.
+    const patched = await h.app.inject({ method: 'POST', url: `/v1/escalations/${escalations.items[0]!.id}/resolve`, payload: { action: 'retry', patch: { 'request.url': `${up.url}/ok` } } });
+    expect(patched.statusCode).toBe(422);
+    expect(patched.json()).toMatchObject({ errors: [{ path: '$.patch' }] });
   });
 
   it('conditional: a non-critical failure is tolerated, its dependents skipped, the rest continues', async () => {

@@ -97,6 +97,8 @@ async function resolveStep(tx: FlowTx, step: StepRow, r: Resolution): Promise<vo
 
 async function resolveCompensation(tx: FlowTx, step: StepRow, r: Resolution): Promise<void> {
   if (r.action === 'retry') {
+    // A compensation runs as the plan defines it: a patch would be recorded and then ignored.
+    if (r.patch) throw new PatchRefused('a compensation is retried as the plan defines it; retry it without a patch');
     await tx.client.query(
       `UPDATE steps SET compensation_status = 'running', compensation_attempt = 0, due_action = 'compensate', run_at = now(), updated_at = now() WHERE id = $1`,
       [step.id],
