@@ -4,10 +4,20 @@
 // redaction paths start with a wildcard, so every binding goes through it):
 // the child is made when a request first logs, not for every request.
 import type { FastifyBaseLogger } from 'fastify';
-import type { Bindings, ChildLoggerOptions } from 'pino';
+import type { Bindings, ChildLoggerOptions, LogFn } from 'pino';
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export class LazyRequestLogger implements FastifyBaseLogger {
   #child: FastifyBaseLogger | undefined;
+  // Defined on the prototype below: each forwards to the child, made on first use.
+  declare fatal: LogFn;
+  declare error: LogFn;
+  declare warn: LogFn;
+  declare info: LogFn;
+  declare debug: LogFn;
+  declare trace: LogFn;
+  declare silent: LogFn;
 
   constructor(
     private readonly parent: FastifyBaseLogger,
@@ -36,34 +46,12 @@ export class LazyRequestLogger implements FastifyBaseLogger {
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.made.child(bindings, options);
   }
+}
 
-  fatal(...args: unknown[]): void {
-    (this.made.fatal as (...a: unknown[]) => void)(...args);
-  }
-
-  error(...args: unknown[]): void {
-    (this.made.error as (...a: unknown[]) => void)(...args);
-  }
-
-  warn(...args: unknown[]): void {
-    (this.made.warn as (...a: unknown[]) => void)(...args);
-  }
-
-  info(...args: unknown[]): void {
-    (this.made.info as (...a: unknown[]) => void)(...args);
-  }
-
-  debug(...args: unknown[]): void {
-    (this.made.debug as (...a: unknown[]) => void)(...args);
-  }
-
-  trace(...args: unknown[]): void {
-    (this.made.trace as (...a: unknown[]) => void)(...args);
-  }
-
-  silent(...args: unknown[]): void {
-    (this.made.silent as (...a: unknown[]) => void)(...args);
-  }
+for (const level of LEVELS) {
+  LazyRequestLogger.prototype[level] = function (this: LazyRequestLogger, ...args: unknown[]) {
+    (this.made[level] as (...a: unknown[]) => void)(...args);
+  } as LogFn;
 }
 
 /** Fastify's childLoggerFactory: a LazyRequestLogger in place of a pino child. */
