@@ -1,6 +1,9 @@
 // Semantic checks of a schema-valid plan (422 when any fails): unique ids,
-// known dependencies, no cycles, valid URLs, expressions that compile, RE2
-// regexes, sane patch paths. Each issue carries the JSON path of the culprit.
+// known dependencies, no cycles, valid URLs and headers, expressions that
+// compile, RE2 regexes, sane patch paths and patched steps that can still
+// run. Each issue carries the JSON path of the culprit. definitionProblem
+// applies the same checks to an action about to run (after its patches and
+// expressions), or to one an escalation answer would store.
 import RE2 from 're2';
 import { findCycle, resolveDependencies } from './dependency-graph.js';
 import { ExpressionError, compileExpression, containsExpression, expressionBody, findExpressions } from './expressions.js';
