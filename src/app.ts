@@ -19,7 +19,7 @@ import './api/principal.js';
 import { taskRoutes } from './api/tasks/routes.js';
 import { createTaskService } from './api/tasks/task-service.js';
 import { registerAuth } from './api/auth.js';
-import { registerJsonParser } from './api/json-depth.js';
+import { registerJsonParser } from './api/json-body-parser.js';
 import { registerRateLimit } from './api/rate-limit.js';
 import { registerProblemHandler } from './api/problem-handler.js';
 import { clientErrorHandler, frameworkErrors, REQUEST_TIMEOUT_MS } from './api/framework-errors.js';

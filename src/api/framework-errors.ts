@@ -9,17 +9,15 @@ import { PROBLEM_CONTENT_TYPE, type Problem } from './problems.js';
 /** How long a client has to send a whole request (headers and body), in ms. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
-const FRAMEWORK_PROBLEMS: Record<string, { status: number; slug: string; title: string }> = {
-  FST_ERR_BAD_URL: { status: 400, slug: 'invalid-request', title: 'Invalid request' },
-  FST_ERR_MAX_PARAM_LENGTH: { status: 414, slug: 'uri-too-long', title: 'URI too long' },
+const FRAMEWORK_PROBLEMS: Record<string, Problem> = {
+  FST_ERR_BAD_URL: { type: 'urn:rebound:problem:invalid-request', title: 'Invalid request', status: 400, detail: 'the URL does not decode' },
+  FST_ERR_MAX_PARAM_LENGTH: { type: 'urn:rebound:problem:uri-too-long', title: 'URI too long', status: 414, detail: 'a path parameter is longer than any this API accepts' },
 };
 
 /** Fastify's `frameworkErrors`: the router could not decode the URL or a path parameter is too long. */
-export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const known = FRAMEWORK_PROBLEMS[error.code] ?? { status: 400, slug: 'invalid-request', title: 'Invalid request' };
-  const detail = known.status === 414 ? 'a path parameter is longer than any this API accepts' : `the URL of ${request.method} does not decode`;
-  const problem: Problem = { type: `urn:rebound:problem:${known.slug}`, title: known.title, status: known.status, detail };
-  void reply.code(known.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const problem = FRAMEWORK_PROBLEMS[error.code] ?? FRAMEWORK_PROBLEMS.FST_ERR_BAD_URL!;
+  void reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
 }
 
 /** What Node's parser error means for the client: status, slug, title, detail. */

@@ -1,6 +1,7 @@
-// JSON bodies nested deeper than MAX_JSON_DEPTH are refused with 400 before
-// parsing: schema validators and expression engines recurse, and a 1 MiB body
-// of brackets would otherwise exhaust the stack.
+// The application/json body parser: bodies nested deeper than MAX_JSON_DEPTH
+// are refused with 400 before parsing (schema validators and expression
+// engines recurse, and a 1 MiB body of brackets would exhaust the stack), and
+// so are strings Postgres cannot store (NUL, unpaired surrogates).
 import type { FastifyInstance } from 'fastify';
 import { hasUnstorableEscape, jsonDepth, MAX_JSON_DEPTH } from '../domain/json-text.js';
 import { BadRequestError } from './problems.js';
