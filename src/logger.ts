@@ -21,12 +21,31 @@ export const REDACTED_LOG_PATHS = [
   '*.token',
 ];
 
+/**
+ * pino's isoTime, formatted once per millisecond: at API request rates many
+ * lines share a millisecond, and formatting the date was a third of the
+ * access line's cost (bench/README.md, "Error analysis").
+ */
+let formattedAt = -1;
+let formatted = '';
+export function isoTimeOncePerMs(): string {
+  const now = Date.now();
+  if (now !== formattedAt) {
+    formattedAt = now;
+    formatted = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return formatted;
+}
+
+/** Fields on every line. */
+export const LOG_BASE = { service: 'rebound' };
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
-    base: { service: 'rebound' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    base: LOG_BASE,
+    timestamp: isoTimeOncePerMs,
   };
 }
 
@@ -46,14 +65,9 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 
 export type { Logger };
 
-/**
- * A logger on `logger`'s destination and level that skips redaction, for
- * lines whose fields are fixed and never secret (the per-request access
- * line: method, url, status, duration). pino's redaction clones and walks
- * every object logged, which was about 4 % of a request on the hottest route
- * (see bench/README.md).
- */
-export function unredactedLogger(logger: Logger): Logger {
-  const destination = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
-  return pino({ ...loggerOptions(logger.level), redact: undefined }, destination);
+/** The destination stream `logger` writes its lines to. */
+export function destinationOf(logger: Logger): pino.DestinationStream {
+  const destination = (logger as unknown as Record<symbol, pino.DestinationStream | undefined>)[pino.symbols.streamSym];
+  if (!destination) throw new Error('the logger has no destination stream');
+  return destination;
 }

@@ -1,9 +1,10 @@
-// One access line per request, with its request id, written by the unredacted
-// access logger on the service's own destination; the service's other lines
-// still go through redaction.
+// One access line per request, with its request id, written as pino would
+// write it on the service's own destination; the service's other lines still
+// go through redaction.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, unredactedLogger } from '../../src/logger.js';
+import { accessLineWriter } from '../../src/api/access-line.js';
+import { createLogger } from '../../src/logger.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -38,21 +39,24 @@ describe('access log', () => {
     expect(JSON.stringify(lines)).not.toContain('sk_secret');
   });
 
-  it('shares the level and destination of the logger it comes from, and only that logger redacts', () => {
-    const out: Record<string, unknown>[] = [];
+  it('writes the line pino would, to the destination of the logger it comes from, at its level', () => {
+    const out: string[] = [];
     const destination = new Writable({
       write(chunk: Buffer, _enc, done) {
-        out.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        out.push(chunk.toString());
         done();
       },
     });
-    const logger = createLogger('warn', destination);
-    const access = unredactedLogger(logger);
-    access.info({ url: '/x' }, 'below the level');
-    access.warn({ url: '/x', password: 'shown' }, 'at the level');
-    logger.warn({ password: 'hidden' }, 'redacted');
-    expect(out.map((l) => l.msg)).toEqual(['at the level', 'redacted']);
-    expect(out[0]).toMatchObject({ service: 'rebound', url: '/x', password: 'shown' });
-    expect(out[1]).toMatchObject({ password: '[redacted]' });
+    accessLineWriter(createLogger('warn', destination))('r-1', 'GET', '/x', 200, 1);
+    expect(out).toEqual([]);
+
+    const logger = createLogger('info', destination);
+    const url = '/v1/flows?name="a\\b"\u0001\ud800';
+    accessLineWriter(logger)('r-2', 'POST', url, 201, 12.345);
+    logger.info({ reqId: 'r-2', method: 'POST', url, statusCode: 201, ms: 12.3 }, 'request completed');
+    expect(out).toHaveLength(2);
+    const [ours, pinos] = out.map((l) => l.replace(/"time":"[^"]+"/, '"time":"T"'));
+    expect(ours).toBe(pinos);
+    expect(JSON.parse(out[0]!)).toMatchObject({ level: 30, service: 'rebound', url, ms: 12.3 });
   });
 });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ajvFromZod } from '../fast-validator.js';
 import { problemResponses } from '../problems.js';
 import type { AnalyzeService } from './analyze-service.js';
+import { analysisJson } from './analysis-json.js';
 import type { PatternService } from './pattern-service.js';
 import { analysisView, analyzeBody, createPatternBody, patternList, patternListQuery, patternParams, patternView, putPatternBody } from './schemas.js';
 
@@ -17,6 +18,7 @@ export const errorRoutes: FastifyPluginAsyncZod<{ analysis: AnalyzeService; patt
       bodyLimit: ANALYZE_BODY_LIMIT,
       // The hottest route: a compiled validator (analyzeBody has no transforms).
       validatorCompiler: ajvFromZod as never,
+      serializerCompiler: ({ httpStatus }) => (httpStatus === '200' ? (analysisJson as (data: unknown) => string) : JSON.stringify),
       config: { role: 'operator' },
       schema: {
         operationId: 'analyzeError',
