@@ -14,9 +14,19 @@ import { recordStepSuccess } from './transitions/step-success.js';
 export type TaskAnswer = { ok: true; output: unknown } | { ok: false; failure: Failure };
 export type AnswerResult = 'accepted' | 'lease_lost' | 'unknown';
 
-/** 'lease_lost' for a task id that existed (its lease expired or it was answered), 'unknown' otherwise. */
+/**
+ * 'lease_lost' for a task id that existed (its lease expired, it was answered,
+ * or a restart superseded it), 'unknown' otherwise. Only refused answers ask:
+ * three primary- or unique-key probes, off the accepted path.
+ */
 export async function unknownOrLost(db: Database, taskId: string): Promise<Exclude<AnswerResult, 'accepted'>> {
-  const { rowCount } = await db.query(`SELECT 1 FROM steps WHERE task_id = $1 UNION ALL SELECT 1 FROM attempts WHERE id = $1 LIMIT 1`, [taskId]);
+  const { rowCount } = await db.query(
+    `SELECT 1 FROM steps WHERE task_id = $1
+     UNION ALL SELECT 1 FROM attempts WHERE id = $1
+     UNION ALL SELECT 1 FROM superseded_tasks WHERE task_id = $1
+     LIMIT 1`,
+    [taskId],
+  );
   return rowCount ? 'lease_lost' : 'unknown';
 }
 

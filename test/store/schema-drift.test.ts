@@ -107,7 +107,23 @@ describe('schema drift', () => {
     const delivery = await p.webhookDelivery.create({ data: { id: randomUUID(), type: 'flow.completed', flowId, target: 'notify', url: 'https://x.example', payload: { a: 1 } } });
     expect(await p.webhookDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toEqual(delivery);
 
+    const superseded = await p.supersededTask.create({ data: { taskId: randomUUID(), flowId, stepId: 's1', supersededAt: now } });
+    expect(await p.supersededTask.findUniqueOrThrow({ where: { taskId: superseded.taskId } })).toEqual(superseded);
+
     const modelNames = models.map((m) => m.name).sort();
-    expect(modelNames).toEqual(['Attempt', 'Circuit', 'ErrorOccurrence', 'ErrorPattern', 'Escalation', 'Flow', 'FlowEvent', 'PatternRegistry', 'RecoveryEpisode', 'Step', 'WebhookDelivery']);
+    expect(modelNames).toEqual([
+      'Attempt',
+      'Circuit',
+      'ErrorOccurrence',
+      'ErrorPattern',
+      'Escalation',
+      'Flow',
+      'FlowEvent',
+      'PatternRegistry',
+      'RecoveryEpisode',
+      'Step',
+      'SupersededTask',
+      'WebhookDelivery',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 // Request and response schemas of the Flows API.
 import { z } from 'zod';
-import { stepIdSchema } from '../../domain/plan-schema.js';
+import { jsonValueSchema, stepIdSchema } from '../../domain/plan-schema.js';
 import { FLOW_STATUSES, MODES, STEP_STATUSES } from '../../domain/statuses.js';
 
 export const uuidParam = z.object({ id: z.uuid({ error: 'must be a UUID' }) });
@@ -111,7 +111,8 @@ export const cancelBody = z
 export const restartBody = z
   .strictObject({
     fromStep: stepIdSchema.optional().describe('Default: the first failed step.'),
-    input: z.json().optional().describe('Replaces the flow input.'),
+    // The restart contract is `input?: object`: any other JSON value (null included) is a 400, not a new input.
+    input: z.record(z.string(), jsonValueSchema).optional().describe('A JSON object; replaces the flow input.'),
   })
   .nullish()
   .describe('Optional body.');

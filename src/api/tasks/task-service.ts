@@ -46,7 +46,7 @@ export function createTaskService(deps: TaskServiceDeps) {
 
   function rejected(result: 'lease_lost' | 'unknown', id: string): never {
     if (result === 'unknown') throw new NotFoundError(`task ${id} does not exist`);
-    throw new ConflictError(`the lease on task ${id} was lost (expired, timed out or already answered)`);
+    throw new ConflictError(`the lease on task ${id} was lost (expired, timed out, already answered, or its flow was restarted)`);
   }
 
   return {

@@ -3,6 +3,7 @@
 import { defaultCancelCompensates } from '../../domain/atomic-modes.js';
 import { isTerminalFlowStatus } from '../../domain/statuses.js';
 import type { FlowTx } from '../flow-tx.js';
+import { recordSupersededTasks } from '../superseded-tasks.js';
 import { endFlow } from './flow-progress.js';
 
 export class CommandRefused extends Error {}
@@ -45,6 +46,8 @@ export async function restartFlow(tx: FlowTx, fromStep: string | undefined, inpu
   const reset = rows.filter((r) => r.position >= from.position || !KEPT.has(r.status));
   const resetIds = new Set(reset.map((r) => r.stepId));
   const pending = reset.map((r) => ({ stepId: r.stepId, pendingDeps: r.dependsOn.filter((d) => resetIds.has(d)).length }));
+  // Before the reset clears task_id: a worker may still hold one of these tasks.
+  await recordSupersededTasks(tx.client, tx.flow.id, [...resetIds]);
   await tx.client.query(
     `UPDATE steps s
         SET status = CASE WHEN p.pending_deps = 0 THEN 'scheduled' ELSE 'pending' END,
