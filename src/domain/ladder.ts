@@ -3,6 +3,7 @@
 // Rungs in DESIGN order: stop, correct, retry, fallback, degrade, escalate, fail.
 import { nextBackoffDelay } from './backoff.js';
 import type { Classification } from './classifier.js';
+import { deadlineReason, passedDeadline } from './deadline.js';
 import { matchesWhen } from './error-matcher.js';
 import type { Alternative, Degradation, ExecutableDefinition, NormalizedStep } from './plan.js';
 
@@ -61,9 +62,7 @@ const PATTERN_SKIPS_RETRY = new Set(['fallback', 'degrade', 'escalate']);
 
 function stop({ flow, now }: LadderInput): Decision | undefined {
   if (flow.cancelled) return { strategy: 'stop', reason: 'the flow was cancelled', error: 'cancelled' };
-  if (flow.deadlineAt !== null && now >= flow.deadlineAt) {
-    return { strategy: 'stop', reason: `the flow passed its deadline (${new Date(flow.deadlineAt).toISOString()})`, error: 'deadline_exceeded' };
-  }
+  if (passedDeadline(flow.deadlineAt, now)) return { strategy: 'stop', reason: deadlineReason(flow.deadlineAt!), error: 'deadline_exceeded' };
   return undefined;
 }
 

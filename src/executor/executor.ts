@@ -148,7 +148,7 @@ export function createExecutor(options: ExecutorOptions) {
   async function fireTimers(): Promise<boolean> {
     if (Date.now() < nextTimerLook) return false;
     try {
-      const parts = await Promise.all(Array.from({ length: TIMER_PARTS }, (_, part) => fireDueTimers(options.db, owner, TIMER_BATCH, part, TIMER_PARTS)));
+      const parts = await Promise.all(Array.from({ length: TIMER_PARTS }, (_, part) => fireDueTimers(options.db, owner, TIMER_BATCH, part, TIMER_PARTS, ctx.now())));
       for (const ms of parts.flatMap((r) => r.lateMs)) options.onLag?.(ms / 1000);
       const more = parts.some((r) => r.fired === TIMER_BATCH);
       nextTimerLook = more ? 0 : Date.now() + TIMER_LOOK_MS;

@@ -1,13 +1,16 @@
 // What the executor does with each claimed row, by due action: run an
 // attempt, start or finish a delay, offer a task, open an approval, time out
-// a task, expire an escalation. Every write is conditioned on the lease.
+// a task, expire an escalation. Every write is conditioned on the lease. In
+// a flow past its deadline no attempt starts and no delay ends: the flow stops.
 import { SpanStatusCode } from '@opentelemetry/api';
 import { classify, type Failure } from '../domain/classifier.js';
+import { deadlineReason, passedDeadline } from '../domain/deadline.js';
 import { contextFromTraceparent, traceHeaders, tracer } from '../tracing.js';
 import { isTerminalFlowStatus } from '../domain/statuses.js';
 import { TASK_CHANNEL } from '../store/channels.js';
 import { loadStepOutputs, type FlowTx } from '../store/flow-tx.js';
 import { updateStepIfOwned, type AttemptInfo } from '../store/transitions/attempts.js';
+import { stopAtDeadline } from '../store/transitions/deadline-stop.js';
 import { openEscalation, refreshWaiting } from '../store/transitions/escalation-writes.js';
 import { recordStepFailure, settleFailedStep } from '../store/transitions/step-failure.js';
 import { recordStepSuccess } from '../store/transitions/step-success.js';
@@ -19,6 +22,12 @@ import type { WorkContext } from './work-context.js';
 export async function runDueWork(ctx: WorkContext, step: ClaimedStep): Promise<void> {
   if (isTerminalFlowStatus(step.flowStatus) && step.dueAction !== 'compensate' && step.compensationStatus !== 'running') {
     return release(ctx, step);
+  }
+  // Every row that would start an attempt (claimed, fast-claimed, a retry, a task to
+  // offer, an approval) or end a delay passes here: past the deadline, nothing starts.
+  // The deadline came with the claim, so on time this costs one comparison.
+  if ((step.dueAction === 'attempt' || step.dueAction === 'timer') && passedDeadline(step.flowDeadlineAt?.getTime() ?? null, ctx.now())) {
+    return stopPastDeadline(ctx, step);
   }
   switch (step.dueAction) {
     case 'attempt':
@@ -45,6 +54,12 @@ async function release(ctx: WorkContext, step: ClaimedStep): Promise<void> {
     `UPDATE steps SET lease_owner = NULL, lease_expires_at = NULL, run_at = NULL, due_action = NULL WHERE id = $1 AND lease_owner = $2`,
     [step.id, ctx.owner],
   );
+}
+
+async function stopPastDeadline(ctx: WorkContext, step: ClaimedStep): Promise<void> {
+  const what = step.dueAction === 'timer' ? `the delay of step ${step.stepId} ended after it` : `attempt ${step.attempt + 1} of step ${step.stepId} was not started`;
+  const reason = `${deadlineReason(step.flowDeadlineAt!.getTime())}; ${what}`;
+  await inTx(ctx, step, (tx) => stopAtDeadline(tx, step, ctx.owner, reason));
 }
 
 function attemptInfo(ctx: WorkContext, step: ClaimedStep, number: number, startedAt: Date, id?: string): AttemptInfo {

@@ -2,9 +2,10 @@
 // transaction with a few statements, however many there are, and without an
 // execution slot each. A burst of timers then fires on time even while the
 // executor is busy with the work they release. Only plain timers (no
-// alternative, no recovery in play) of live flows go this way; any other
-// timer is left to the claim loop, which handles every case.
+// alternative, no recovery in play) of live flows within their deadline go
+// this way; any other timer is left to the claim loop, which handles every case.
 import { uuidv7 } from './uuid-v7.js';
+import { passedDeadline } from '../domain/deadline.js';
 import { isTerminalFlowStatus } from '../domain/statuses.js';
 import type { Database } from './database.js';
 import { FLOW_COLUMNS, type FlowTx } from './flow-tx.js';
@@ -44,18 +45,21 @@ interface FiredRow {
 
 /**
  * Fires up to `limit` due timers of the flows in `part` of `parts` (see
- * DUE_TIMERS); `executedBy` is recorded as their attempts' executor.
+ * DUE_TIMERS); `executedBy` is recorded as their attempts' executor. `nowMs`
+ * (epoch ms) is the executor's clock, against which deadlines are checked.
  */
-export async function fireDueTimers(db: Database, executedBy: string, limit: number, part = 0, parts = 1): Promise<FiredTimers> {
+export async function fireDueTimers(db: Database, executedBy: string, limit: number, part = 0, parts = 1, nowMs = Date.now()): Promise<FiredTimers> {
   const { rows: due } = await db.query<{ id: string; flowId: string }>(prepared(DUE_TIMERS, [limit, parts, part]));
   if (due.length === 0) return { fired: 0, released: 0, lateMs: [] };
   let txs = new Map<string, FlowTx>();
   let fired: FiredRow[] = [];
   await db.transaction(async (client) => {
     txs = await openFlowTxs(client, due.map((t) => t.flowId), TIMER_FLOW_COLUMNS);
+    // A flow past its deadline releases nothing: its timer is left to the claim loop,
+    // which stops the flow instead of ending the delay (forward-work.ts).
     const live = due.filter((t) => {
       const tx = txs.get(t.flowId);
-      return tx !== undefined && !isTerminalFlowStatus(tx.flow.status);
+      return tx !== undefined && !isTerminalFlowStatus(tx.flow.status) && !passedDeadline(tx.flow.deadlineAt?.getTime() ?? null, nowMs);
     });
     if (live.length === 0) return;
     fired = (await client.query<FiredRow>(prepared(FIRE_TIMERS, [live.map((t) => t.id)]))).rows;

@@ -5,7 +5,10 @@
 // claim gets a fresh task id that is also the lease owner, so a late answer
 // for an earlier claim can never match. run_at is set to the lease end (or the
 // attempt's timeout, whichever is first): if the worker goes quiet, the
-// executor claims the row then and records a timeout.
+// executor claims the row then and records a timeout. A task of a flow past
+// its deadline is not handed out (its compensations still are): the flow
+// ends instead (deadline-sweeper.ts); the check is one flows primary-key probe
+// per candidate row.
 import { DEFAULT_TIMEOUT_MS } from '../../domain/plan.js';
 import { MAX_TIMEOUT_MS } from '../../domain/plan-schema.js';
 import { jsonInteger } from './json-numbers.js';
@@ -18,6 +21,8 @@ WITH c AS (
   SELECT id, gen_random_uuid() AS tid
     FROM steps
    WHERE due_action = 'task_wait' AND task_type = ANY($2::text[])
+     AND (compensation_status = 'running'
+          OR NOT EXISTS (SELECT 1 FROM flows f WHERE f.id = steps.flow_id AND f.deadline_at <= now()))
    ORDER BY updated_at
    LIMIT $3
      FOR UPDATE SKIP LOCKED
