@@ -15,6 +15,8 @@ const DAY_MS = 86_400_000;
 /** Longest `delayMs` of a delay step, and longest per-attempt `timeoutMs`, in ms. */
 export const MAX_DELAY_MS = 365 * DAY_MS;
 export const MAX_TIMEOUT_MS = DAY_MS;
+/** Longest flow `deadlineMs`, in ms. */
+export const MAX_DEADLINE_MS = 365 * DAY_MS;
 
 /** Any JSON value (bodies, inputs, outputs). Size is bounded by the 1 MiB request limit. */
 export const jsonValueSchema = z.json();
@@ -194,7 +196,7 @@ export const planSchema = z
     mode: z.enum(MODES).default('strict'),
     input: jsonValueSchema.optional(),
     labels: z.record(z.string().min(1).max(64), z.string().max(256)).optional(),
-    deadlineMs: z.int().min(1).max(365 * DAY_MS).optional(),
+    deadlineMs: z.int().min(1).max(MAX_DEADLINE_MS).optional(),
     defaults: z.strictObject(recoveryShape).optional(),
     notify: z
       .strictObject({ url: z.string().min(1).max(4096), events: z.array(z.enum(NOTIFY_EVENTS)).max(3).optional() })

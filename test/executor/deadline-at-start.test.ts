@@ -264,4 +264,29 @@ describe('a flow past its deadline starts no step', () => {
     expect(flow.steps.map((s) => s.status).sort()).toEqual(['cancelled', 'failed', 'succeeded']);
   });
 
+  it('a flow that failed deadline_exceeded restarts with its deadlineMs counted again from the restart, and completes', async () => {
+    const sub = await h.submit({
+      name: 'restart-after-deadline',
+      deadlineMs: 1500,
+      steps: [
+        { id: 'a', kind: 'noop', output: 1 },
+        { id: 'b', kind: 'noop', output: 2 },
+      ],
+    });
+    const flowId = sub.body.id;
+    const firstDeadline = Date.parse(String(sub.body.deadlineAt));
+    await sleepUntil(firstDeadline + 100);
+    startExecutor();
+    await expectStoppedAt(await h.waitFor(flowId, ['failed', 'completed']), 'a');
+
+    const restartedAt = Date.now();
+    expect((await post(`/v1/flows/${flowId}/restart`)).statusCode).toBe(202);
+    const flow = await h.waitFor(flowId, ['failed', 'completed']);
+    expect(flow.status).toBe('completed');
+    expect(flow.output).toEqual({ a: 1, b: 2 });
+    const restarted = (await h.events(flowId)).find((e) => e.type === 'flow.restarted')!;
+    const renewed = Date.parse(String(restarted.data.deadlineAt));
+    expect(renewed).toBeGreaterThanOrEqual(restartedAt + 1500 - 1000);
+    expect(renewed).toBeGreaterThan(firstDeadline);
+  });
 });

@@ -115,6 +115,7 @@ export const flowRoutes: FastifyPluginAsyncZod<{ flows: FlowService }> = async (
         operationId: 'restartFlow',
         tags: ['flows'],
         summary: 'Restart a failed, cancelled or completed_with_errors flow from a step',
+        description: "Steps before fromStep keep their checkpoints; the rest run again. The plan's deadlineMs, if any, counts again from the restart.",
         params: uuidParam,
         body: restartBody,
         response: { 202: flowView, ...problemResponses(400, 401, 403, 404, 409, 422) },

@@ -1,8 +1,10 @@
 // Commands a client gives a flow: cancel (with or without compensation) and
 // restart from a step (earlier checkpoints kept, the rest run again).
 import { defaultCancelCompensates } from '../../domain/atomic-modes.js';
+import { MAX_DEADLINE_MS } from '../../domain/plan-schema.js';
 import { isTerminalFlowStatus } from '../../domain/statuses.js';
 import type { FlowTx } from '../flow-tx.js';
+import { jsonInteger } from '../sql/json-numbers.js';
 import { recordSupersededTasks } from '../superseded-tasks.js';
 import { endFlow } from './flow-progress.js';
 
@@ -65,8 +67,32 @@ export async function restartFlow(tx: FlowTx, fromStep: string | undefined, inpu
     [tx.flow.id, JSON.stringify(pending.map((p) => ({ step_id: p.stepId, pending_deps: p.pendingDeps })))],
   );
   const quality = rows.filter((r) => !resetIds.has(r.stepId)).reduce((q, r) => q * (r.quality ?? 1), 1);
+  const deadlineAt = await renewDeadline(tx);
   tx.set({ status: 'running', error: null, finishedAt: null, stepsRemaining: reset.length, stepsFailed: 0, quality, ...(input !== undefined ? { input } : {}) });
-  tx.event('flow.restarted', from.stepId, { fromStep: from.stepId, steps: reset.map((r) => r.stepId), inputReplaced: input !== undefined });
+  tx.event('flow.restarted', from.stepId, {
+    fromStep: from.stepId,
+    steps: reset.map((r) => r.stepId),
+    inputReplaced: input !== undefined,
+    ...(deadlineAt ? { deadlineAt: deadlineAt.toISOString() } : {}),
+  });
   tx.workDue();
   return reset.map((r) => r.stepId);
+}
+
+/**
+ * A restarted flow gets its plan's deadlineMs again, from now: a flow that
+ * failed deadline_exceeded would otherwise fail again at its first step
+ * (every step start checks the deadline). Null for a plan without one.
+ */
+async function renewDeadline(tx: FlowTx): Promise<Date | null> {
+  const { rows } = await tx.client.query<{ deadlineAt: Date }>(
+    `UPDATE flows SET deadline_at = now() + r.ms * interval '1 millisecond'
+       FROM (SELECT ${jsonInteger('plan', 'deadlineMs', 1, MAX_DEADLINE_MS, 'NULL')} AS ms FROM flows WHERE id = $1) r
+      WHERE flows.id = $1 AND r.ms IS NOT NULL
+      RETURNING flows.deadline_at AS "deadlineAt"`,
+    [tx.flow.id],
+  );
+  const deadlineAt = rows[0]?.deadlineAt ?? null;
+  if (deadlineAt) tx.flow.deadlineAt = deadlineAt;
+  return deadlineAt;
 }
