@@ -16,7 +16,8 @@ import type { WorkContext } from './work-context.js';
 export const MAX_OUTPUT_BYTES = 1024 * 1024 + 64 * 1024;
 
 /** An action's outcome; `admission` is the circuit breaker's answer when the action has one. */
-export type ActionResult = ({ ok: true; output: unknown } | { ok: false; failure: Failure }) & { admission?: Admission };
+/** `bytes`: the output's size as stored, when the action measured it. */
+export type ActionResult = ({ ok: true; output: unknown; bytes?: number } | { ok: false; failure: Failure }) & { admission?: Admission };
 
 /** Asks the action's breaker; a refusal is a circuit_open failure without a call. */
 export async function admit(ctx: WorkContext, action: Parameters<typeof breakerKey>[0]): Promise<ActionResult | Admission | undefined> {
@@ -75,7 +76,7 @@ function storableOutput(output: unknown): ActionResult {
     return { ok: false, failure: { source: 'internal', message: `step output of ${size} bytes exceeds the ${MAX_OUTPUT_BYTES}-byte limit`, code: 'OUTPUT_TOO_LARGE', hintType: 'validation', retryable: false } };
   }
   const storable = storableJson(json);
-  return { ok: true, output: storable === json ? output : JSON.parse(storable) };
+  return { ok: true, output: storable === json ? output : JSON.parse(storable), bytes: size };
 }
 
 /** A failure whose message and code came from an upstream, made storable. */

@@ -9,6 +9,7 @@ import { contextFromTraceparent, traceHeaders, tracer } from '../tracing.js';
 import { isTerminalFlowStatus } from '../domain/statuses.js';
 import { TASK_CHANNEL } from '../store/channels.js';
 import { loadStepOutputs, type FlowTx } from '../store/flow-tx.js';
+import { outputBudgetFailure, reserveOutputBytes } from '../store/output-budget.js';
 import { updateStepIfOwned, type AttemptInfo } from '../store/transitions/attempts.js';
 import { stopAtDeadline } from '../store/transitions/deadline-stop.js';
 import { openEscalation, refreshWaiting } from '../store/transitions/escalation-writes.js';
@@ -128,7 +129,7 @@ async function startAttempt(ctx: WorkContext, step: ClaimedStep): Promise<void> 
         contextFromTraceparent(step.flowTraceparent),
       );
       try {
-        const result = await performAction(ctx, step, definition, number, idempotencyKey(step), true, traceHeaders(span));
+        const result = await keptWithinBudget(ctx, step, await performAction(ctx, step, definition, number, idempotencyKey(step), true, traceHeaders(span)));
         if (!result.ok) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: result.failure.message.slice(0, 200) });
           if (result.failure.code) span.setAttribute('rebound.error.code', result.failure.code);
@@ -139,6 +140,12 @@ async function startAttempt(ctx: WorkContext, step: ClaimedStep): Promise<void> 
       }
     }
   }
+}
+
+/** The action's result, or the attempt's failure when its output does not fit the flow's output budget. */
+async function keptWithinBudget(ctx: WorkContext, step: ClaimedStep, result: ActionResult): Promise<ActionResult> {
+  if (!result.ok || result.bytes === undefined || (await reserveOutputBytes(ctx.db, step.flowId, result.bytes))) return result;
+  return { ok: false, failure: outputBudgetFailure(result.bytes), ...(result.admission ? { admission: result.admission } : {}) };
 }
 
 function noteStarted(tx: FlowTx, step: ClaimedStep, data: Record<string, unknown>): void {

@@ -10,6 +10,7 @@ import { recordTaskBreakerOutcome } from './task-breaker.js';
 import { recordCompensationFailure, recordCompensationSuccess } from './transitions/compensation.js';
 import { recordStepFailure } from './transitions/step-failure.js';
 import { recordStepSuccess } from './transitions/step-success.js';
+import { outputBudgetFailure, outputBytes, reserveOutputBytes } from './output-budget.js';
 
 export type TaskAnswer = { ok: true; output: unknown } | { ok: false; failure: Failure };
 export type AnswerResult = 'accepted' | 'lease_lost' | 'unknown';
@@ -61,6 +62,11 @@ export async function answerTask(
       finishedAt: new Date(deps.now()),
       executedBy: step.taskWorkerId ?? 'worker',
     };
+    // A worker's output that would take the flow past its output budget is the attempt's failure.
+    if (answer.ok && !compensating) {
+      const bytes = outputBytes(answer.output);
+      if (!(await reserveOutputBytes(tx.client, tx.flow.id, bytes))) answer = { ok: false, failure: outputBudgetFailure(bytes) };
+    }
     const error = answer.ok ? undefined : classify(answer.failure, deps.patterns());
     if (!compensating) await recordTaskBreakerOutcome(tx.client, step.definition, step.taskProbe, error?.errorType ?? null, deps.now());
     if (answer.ok) {

@@ -1,7 +1,7 @@
 // The Escalations API's behaviour: list, details with context, resolve.
 import type { Database } from '../../store/database.js';
 import { runFlowTx } from '../../store/flow-tx.js';
-import { ActionNotAllowed, PatchRefused, resolveEscalation, type Resolution } from '../../store/transitions/escalation-resolution.js';
+import { ActionNotAllowed, OutputRefused, PatchRefused, resolveEscalation, type Resolution } from '../../store/transitions/escalation-resolution.js';
 import { CommandRefused } from '../../store/transitions/flow-commands.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ConflictError, NotFoundError, PlanError } from '../problems.js';
@@ -75,6 +75,7 @@ export function createEscalationService({ db }: { db: Database }) {
         if (error instanceof CommandRefused) throw new ConflictError(error.message);
         if (error instanceof ActionNotAllowed) throw new PlanError(error.message, [{ path: '$.action', message: error.message }]);
         if (error instanceof PatchRefused) throw new PlanError(error.message, [{ path: '$.patch', message: error.message }]);
+        if (error instanceof OutputRefused) throw new PlanError(error.message, [{ path: '$.output', message: error.message }]);
         throw error;
       }
       return details(id);

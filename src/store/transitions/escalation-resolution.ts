@@ -5,6 +5,7 @@ import { applyPatch } from '../../domain/patch.js';
 import { definitionProblem, literalPatchEntries } from '../../domain/plan-validation.js';
 import type { EscalationAction } from '../../domain/statuses.js';
 import type { FlowTx } from '../flow-tx.js';
+import { outputBudgetFailure, outputBytes, reserveOutputBytes } from '../output-budget.js';
 import { STEP_COLUMNS, type StepRow } from '../step-row.js';
 import { updateStepIfOwned } from './attempts.js';
 import { refreshWaiting } from './escalation-writes.js';
@@ -30,6 +31,8 @@ interface OpenEscalation {
 export class ActionNotAllowed extends Error {}
 /** A retry's patch would leave the step unable to run (422). */
 export class PatchRefused extends Error {}
+/** A person's output that would take the flow past its output budget (422). */
+export class OutputRefused extends Error {}
 
 export async function resolveEscalation(tx: FlowTx, escalationId: string, r: Resolution): Promise<void> {
   const { rows } = await tx.client.query<OpenEscalation & { status: string }>(
@@ -78,13 +81,16 @@ async function resolveStep(tx: FlowTx, step: StepRow, r: Resolution): Promise<vo
       return;
     }
     case 'complete':
-    case 'skip':
+    case 'skip': {
+      const bytes = outputBytes(r.output ?? null);
+      if (!(await reserveOutputBytes(tx.client, tx.flow.id, bytes))) throw new OutputRefused(outputBudgetFailure(bytes).message);
       await recordStepSuccess(tx, step, r.output ?? null, {
         owner: null,
         status: r.action === 'complete' ? 'succeeded' : 'skipped',
         note: { resolvedBy: r.resolvedBy },
       });
       return;
+    }
     case 'abort': {
       const error = { errorType: 'validation', message: `aborted by ${r.resolvedBy ?? 'a person'}${r.note ? `: ${r.note}` : ''}` };
       const ok = await updateStepIfOwned(tx, step, null, `status = 'failed', error = $2, finished_at = now(), run_at = NULL, due_action = NULL`, [JSON.stringify(error)], waiting);

@@ -5,6 +5,7 @@ import { MAX_DEADLINE_MS } from '../../domain/plan-schema.js';
 import { isTerminalFlowStatus } from '../../domain/statuses.js';
 import type { FlowTx } from '../flow-tx.js';
 import { jsonInteger } from '../sql/json-numbers.js';
+import { recountOutputBytes } from '../output-budget.js';
 import { recordSupersededTasks } from '../superseded-tasks.js';
 import { endFlow } from './flow-progress.js';
 
@@ -50,6 +51,7 @@ export async function restartFlow(tx: FlowTx, fromStep: string | undefined, inpu
   const pending = reset.map((r) => ({ stepId: r.stepId, pendingDeps: r.dependsOn.filter((d) => resetIds.has(d)).length }));
   // Before the reset clears task_id: a worker may still hold one of these tasks.
   await recordSupersededTasks(tx.client, tx.flow.id, [...resetIds]);
+  await recountOutputBytes(tx.client, tx.flow.id, [...resetIds]);
   await tx.client.query(
     `UPDATE steps s
         SET status = CASE WHEN p.pending_deps = 0 THEN 'scheduled' ELSE 'pending' END,
