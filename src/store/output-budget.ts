@@ -10,6 +10,7 @@
 // pays nothing. A reservation whose output is then not stored (a lost lease)
 // stays counted until a restart recounts: the bound errs on the safe side.
 import type { Failure } from '../domain/classifier.js';
+import type { Queryable } from './database.js';
 
 /** A pool or a transaction's client. */
 type Runs = { query(text: string, values: unknown[]): Promise<{ rowCount: number | null }> };
@@ -49,15 +50,17 @@ export function outputBytes(output: unknown): number {
   return Buffer.byteLength(JSON.stringify(output ?? null));
 }
 
-/** Recounts the budget from the outputs a restart keeps (every step not in `resetIds`). */
-export async function recountOutputBytes(client: Runs, flowId: string, resetIds: string[]): Promise<void> {
-  await client.query(
-    `UPDATE flows SET large_output_bytes = (
-       SELECT coalesce(sum(b), 0) FROM (
-         SELECT octet_length(output::text) AS b FROM steps
-          WHERE flow_id = $1 AND output IS NOT NULL AND NOT (step_id = ANY($2::text[]))) kept
-        WHERE b >= $3)
-      WHERE id = $1`,
+/**
+ * Recounts the budget from the outputs a restart keeps (every step not in
+ * `resetIds`), measured as reservations measure them (JSON.stringify's bytes).
+ * jsonb's own text is never shorter (it adds a space after each ':' and ','),
+ * so it picks the outputs that may count without reading the small ones.
+ */
+export async function recountOutputBytes(client: Queryable, flowId: string, resetIds: string[]): Promise<void> {
+  const { rows } = await client.query<{ output: unknown }>(
+    `SELECT output FROM steps WHERE flow_id = $1 AND output IS NOT NULL AND NOT (step_id = ANY($2::text[])) AND octet_length(output::text) >= $3`,
     [flowId, resetIds, COUNTED_OUTPUT_BYTES],
   );
+  const bytes = rows.map((r) => outputBytes(r.output)).filter((b) => b >= COUNTED_OUTPUT_BYTES).reduce((sum, b) => sum + b, 0);
+  await client.query(`UPDATE flows SET large_output_bytes = $2 WHERE id = $1`, [flowId, bytes]);
 }

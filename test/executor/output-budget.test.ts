@@ -97,6 +97,28 @@ describe('the output budget of a flow', () => {
     for (let i = 30; i < BIG_STEPS; i++) expect(stepsById(again)[`big-${i}`]).toMatchObject({ status: 'succeeded' });
   });
 
+  it('a restart recounts the kept outputs in the bytes their reservations counted', async () => {
+    // jsonb's text of [1,1,...] is half as long again as JSON's: a recount in jsonb's bytes would grow the budget.
+    up.on('/ones', () => ({ body: Array.from({ length: 100_000 }, () => 1) }));
+    up.on('/refuse', () => ({ status: 400, body: { message: 'no' } }));
+    const sub = await h.submit(
+      {
+        name: 'recount',
+        steps: [
+          { id: 'ones', kind: 'http', request: { url: `${up.url}/ones` } },
+          { id: 'refused', kind: 'http', request: { url: `${up.url}/refuse` }, retry: { maxAttempts: 1 } },
+        ],
+      },
+      { waitMs: 10_000 },
+    );
+    expect(sub.body.status).toBe('failed');
+    const stored = async () => Number((await h.db.query<{ b: string }>(`SELECT large_output_bytes AS b FROM flows WHERE id = $1`, [sub.body.id])).rows[0]!.b);
+    const reserved = await stored();
+    expect(reserved).toBeGreaterThan(200_000);
+    expect((await post(`/v1/flows/${sub.body.id}/restart`)).statusCode).toBe(202);
+    expect(await stored()).toBe(reserved);
+  });
+
   it('does not count outputs under 64 KiB', async () => {
     up.on('/medium', () => ({ body: { data: 'm'.repeat(COUNTED_OUTPUT_BYTES / 2) } }));
     const res = await h.submit({ name: 'small-outputs', steps: [{ id: 'a', kind: 'http', request: { url: `${up.url}/medium` } }] }, { waitMs: 10_000 });
