@@ -88,6 +88,16 @@ describe('atomic modes', () => {
     const patched = await h.app.inject({ method: 'POST', url: `/v1/escalations/${escalations.items[0]!.id}/resolve`, payload: { action: 'retry', patch: { 'request.url': `${up.url}/ok` } } });
     expect(patched.statusCode).toBe(422);
     expect(patched.json()).toMatchObject({ errors: [{ path: '$.patch' }] });
+
+    // The open compensation escalation is about this run's effects: no restart until it is answered
+    // (answered after a restart, it would act on the next run's step a).
+    const early = await h.app.inject({ method: 'POST', url: `/v1/flows/${res.body.id}/restart`, payload: { fromStep: 'a' } });
+    expect(early.statusCode).toBe(409);
+    expect(early.json()).toMatchObject({ detail: expect.stringContaining(escalations.items[0]!.id) });
+    const answered = await h.app.inject({ method: 'POST', url: `/v1/escalations/${escalations.items[0]!.id}/resolve`, payload: { action: 'complete', note: 'undone by hand' } });
+    expect(answered.statusCode).toBe(200);
+    const restarted = await h.app.inject({ method: 'POST', url: `/v1/flows/${res.body.id}/restart`, payload: { fromStep: 'a' } });
+    expect(restarted.statusCode).toBe(202);
   });
 
   it('conditional: a non-critical failure is tolerated, its dependents skipped, the rest continues', async () => {

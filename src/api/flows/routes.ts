@@ -115,7 +115,8 @@ export const flowRoutes: FastifyPluginAsyncZod<{ flows: FlowService }> = async (
         operationId: 'restartFlow',
         tags: ['flows'],
         summary: 'Restart a failed, cancelled or completed_with_errors flow from a step',
-        description: "Steps before fromStep keep their checkpoints; the rest run again. The plan's deadlineMs, if any, counts again from the restart.",
+        description:
+          "Steps before fromStep keep their checkpoints; the rest run again. The plan's deadlineMs, if any, counts again from the restart. 409 while an escalation of the flow (a failed compensation) is open: resolve it first.",
         params: uuidParam,
         body: restartBody,
         response: { 202: flowView, ...problemResponses(400, 401, 403, 404, 409, 422) },

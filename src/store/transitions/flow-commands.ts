@@ -39,6 +39,13 @@ interface StepState {
  */
 export async function restartFlow(tx: FlowTx, fromStep: string | undefined, input: unknown): Promise<string[]> {
   if (!RESTARTABLE.has(tx.flow.status)) throw new CommandRefused(`only failed, cancelled or completed_with_errors flows restart; this one is ${tx.flow.status}`);
+  // An open escalation (a compensation that failed) is about this run's effects: answered
+  // after a restart it would act on the next run's steps. It is answered first.
+  const { rows: open } = await tx.client.query<{ id: string; kind: string; stepId: string }>(
+    `SELECT id, kind, step_id AS "stepId" FROM escalations WHERE flow_id = $1 AND status = 'open' ORDER BY created_at LIMIT 1`,
+    [tx.flow.id],
+  );
+  if (open[0]) throw new CommandRefused(`escalation ${open[0].id} (${open[0].kind}, step ${open[0].stepId}) is open: resolve it before restarting the flow`);
   const { rows } = await tx.client.query<StepState>(
     `SELECT step_id AS "stepId", position, status, depends_on AS "dependsOn", quality FROM steps WHERE flow_id = $1 ORDER BY position FOR UPDATE`,
     [tx.flow.id],
