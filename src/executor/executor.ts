@@ -94,8 +94,8 @@ export function createExecutor(options: ExecutorOptions) {
     }),
   };
   const bell = new Doorbell();
-  /** Work in flight by step row id, with the attempt count its row was claimed with (see launch). */
-  const inflight = new Map<string, { work: Promise<void>; attempt: number }>();
+  /** Work in flight by step row id, with the run and attempt count its row was claimed with (see launch). */
+  const inflight = new Map<string, { work: Promise<void>; run: number; attempt: number }>();
   /** Slots promised to fast claims not yet started. */
   let reserved = 0;
   const free = () => options.concurrency - inflight.size - reserved;
@@ -124,8 +124,10 @@ export function createExecutor(options: ExecutorOptions) {
   function launch(step: ClaimedStep): void {
     // A row this process is still working on comes back when its lease ran out before the
     // work was written (a slow commit under load): the claim has renewed the lease; running
-    // the same attempt a second time would repeat its call.
-    if (inflight.get(step.id)?.attempt === step.attempt) return;
+    // the same attempt a second time would repeat its call. A row of a later run (the flow
+    // restarted meanwhile) is new work: the earlier run's attempt can no longer write.
+    const current = inflight.get(step.id);
+    if (current?.attempt === step.attempt && current.run === step.run) return;
     options.onLag?.(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000);
     const work = runDueWork(ctx, step)
       .catch((error: unknown) => logger.error({ err: error, flowId: step.flowId, stepId: step.stepId }, 'step work failed; the lease will expire and it will be retried'))
@@ -133,7 +135,7 @@ export function createExecutor(options: ExecutorOptions) {
         if (inflight.get(step.id)?.work === work) inflight.delete(step.id);
         bell.ring();
       });
-    inflight.set(step.id, { work, attempt: step.attempt });
+    inflight.set(step.id, { work, run: step.run, attempt: step.attempt });
   }
 
   /** Timers fired in bulk per transaction at most. */

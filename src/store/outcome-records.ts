@@ -65,6 +65,8 @@ export interface RetryRecord {
   error: unknown;
   /** Attempts this failure adds to attempts_total. */
   inc: number;
+  /** The run the step was read in. */
+  run: number;
   delay_ms: number;
   last_delay_ms: number | null;
 }
@@ -78,7 +80,7 @@ export function updateRetries(param: number): string {
            status = 'scheduled', due_action = 'attempt', run_at = now() + i.delay_ms * interval '1 millisecond',
            correction_rerun = false, last_delay_ms = i.last_delay_ms, strategy = 'retry', updated_at = now()
       FROM jsonb_to_recordset($${param}::jsonb) AS i(id uuid, owner text, attempt int, counted int, first_failure_at timestamptz,
-           error jsonb, inc int, delay_ms bigint, last_delay_ms bigint)
-     WHERE s.id = i.id AND s.lease_owner = i.owner
+           error jsonb, inc int, delay_ms bigint, last_delay_ms bigint, run int)
+     WHERE s.id = i.id AND s.lease_owner = i.owner AND s.run = i.run
     RETURNING s.id`;
 }

@@ -22,6 +22,8 @@ export interface StepRow {
   countedAttempts: number;
   correctionRerun: boolean;
   attemptsTotal: number;
+  /** The flow run this row was read in (a restart adds one). */
+  run: number;
   correctionsUsed: Record<string, number>;
   strategy: string | null;
   quality: number | null;
@@ -59,7 +61,7 @@ export function STEP_COLUMNS(alias: string): string {
     ${a}.depends_on AS "dependsOn", ${a}.pending_deps AS "pendingDeps", ${a}.config, ${a}.definition,
     ${a}.alternative_id AS "alternativeId", ${a}.fallback_index AS "fallbackIndex", ${a}.degradation_index AS "degradationIndex",
     ${a}.attempt, ${a}.counted_attempts AS "countedAttempts", ${a}.correction_rerun AS "correctionRerun",
-    ${a}.attempts_total AS "attemptsTotal", ${a}.corrections_used AS "correctionsUsed", ${a}.strategy, ${a}.quality,
+    ${a}.attempts_total AS "attemptsTotal", ${a}.run, ${a}.corrections_used AS "correctionsUsed", ${a}.strategy, ${a}.quality,
     ${a}.output, ${a}.error, ${a}.last_delay_ms AS "lastDelayMs", ${a}.first_failure_at AS "firstFailureAt", ${a}.first_error_type AS "firstErrorType",
     ${a}.run_at AS "runAt", ${a}.due_action AS "dueAction", ${a}.lease_owner AS "leaseOwner",
     ${a}.lease_expires_at AS "leaseExpiresAt", ${a}.task_type AS "taskType", ${a}.task_id AS "taskId",

@@ -12,6 +12,33 @@ afterAll(() => closeHarnessWithUpstream(h, up));
 const keysTo = (flowId: string, path: string) => up.to(path).filter((r) => String(r.headers['idempotency-key']).startsWith(flowId)).map((r) => String(r.headers['idempotency-key']));
 
 describe('restart', () => {
+  it('an attempt still in flight from before a restart cannot settle the restarted run', async () => {
+    // The same process claims the restarted step while its earlier attempt still waits for
+    // its answer: the earlier answer arrives last and must be thrown away.
+    up.on('/slow-old', () => ({ body: { from: 'old' }, delayMs: 1500 }));
+    up.on('/slow-new', () => ({ body: { from: 'new' } }));
+    const sub = await h.submit({
+      name: 'restart-in-flight',
+      input: { v: 'old' },
+      steps: [{ id: 'h', kind: 'http', timeoutMs: 5000, request: { url: `{% "${up.url}/slow-" & $input.v %}` } }],
+    });
+    const flowId = sub.body.id;
+    const started = Date.now();
+    while (up.to('/slow-old').filter((r) => String(r.headers['idempotency-key']).startsWith(flowId)).length === 0) {
+      if (Date.now() - started > 5000) throw new Error('the first attempt never called');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await h.app.inject({ method: 'POST', url: `/v1/flows/${flowId}/cancel`, payload: {} })).statusCode).toBe(200);
+    expect((await h.app.inject({ method: 'POST', url: `/v1/flows/${flowId}/restart`, payload: { input: { v: 'new' } } })).statusCode).toBe(202);
+    const done = await h.waitFor(flowId, ['completed', 'failed', 'cancelled']);
+    expect(done.status).toBe('completed');
+    expect(done.output).toEqual({ h: expect.objectContaining({ body: { from: 'new' } }) });
+    expect(keysTo(flowId, '/slow-new')).toHaveLength(1);
+    // Let the earlier answer arrive, then check it changed nothing.
+    await new Promise((r) => setTimeout(r, 1600 - (Date.now() - started)));
+    expect((await h.waitFor(flowId, ['completed'])).output).toEqual(done.output);
+  });
+
   it('restarts from the failed step; earlier outputs are kept and never delivered again', async () => {
     let broken = true;
     up.on('/one', () => ({ body: { v: 1 } }));

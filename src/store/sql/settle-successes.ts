@@ -18,7 +18,7 @@ import { delayOf, parkedRunAt } from './delay-parking.js';
 export const SETTLE_SUCCESSES = `
 WITH i AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(id uuid, flow_id uuid, step_id text, owner text, status text, output jsonb,
-                                                   quality float8, attempt int, counted int, inc int, slots int)
+                                                   quality float8, attempt int, counted int, inc int, slots int, run int)
 ),
 settled AS (
   UPDATE steps s
@@ -29,7 +29,7 @@ settled AS (
          updated_at = now()
     FROM i
    WHERE s.id = i.id
-     AND CASE WHEN i.owner IS NULL THEN s.status IN ('running', 'waiting', 'scheduled') ELSE s.lease_owner = i.owner END
+     AND CASE WHEN i.owner IS NULL THEN s.status IN ('running', 'waiting', 'scheduled') ELSE s.lease_owner = i.owner AND s.run = i.run END
   RETURNING s.id, s.flow_id, s.step_id, i.slots
 ),
 dep AS (

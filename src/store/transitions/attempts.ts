@@ -52,8 +52,9 @@ export interface Statement {
  * `statuses`).
  */
 export function ownedStepUpdate(step: StepRow, owner: string | null, sets: string, values: unknown[], statuses: string[] = []): Statement {
-  const guard = owner !== null ? `lease_owner = $${values.length + 2}` : `status = ANY($${values.length + 2})`;
-  return { text: `UPDATE steps SET ${sets}, updated_at = now() WHERE id = $1 AND ${guard}`, values: [step.id, ...values, owner ?? statuses] };
+  // An owner's write also names the run it read: the same process may hold a restarted step's new lease.
+  const guard = owner !== null ? `lease_owner = $${values.length + 2} AND run = $${values.length + 3}` : `status = ANY($${values.length + 2})`;
+  return { text: `UPDATE steps SET ${sets}, updated_at = now() WHERE id = $1 AND ${guard}`, values: [step.id, ...values, ...(owner !== null ? [owner, step.run] : [statuses])] };
 }
 
 /**

@@ -70,7 +70,7 @@ export async function restartFlow(tx: FlowTx, fromStep: string | undefined, inpu
             quality = NULL, output = NULL, error = NULL, last_delay_ms = NULL, first_failure_at = NULL, first_error_type = NULL,
             lease_owner = NULL, lease_expires_at = NULL, task_id = NULL, task_input = NULL, task_worker_id = NULL,
             task_claimed_at = NULL, completion_order = NULL, compensation_status = NULL, compensation_error = NULL,
-            compensation_attempt = 0, started_at = NULL, finished_at = NULL, updated_at = now()
+            compensation_attempt = 0, started_at = NULL, finished_at = NULL, run = s.run + 1, updated_at = now()
        FROM jsonb_to_recordset($2::jsonb) AS p(step_id text, pending_deps int)
       WHERE s.flow_id = $1 AND s.step_id = p.step_id`,
     [tx.flow.id, JSON.stringify(pending.map((p) => ({ step_id: p.stepId, pending_deps: p.pendingDeps })))],

@@ -75,6 +75,7 @@ export async function settleSuccesses(all: { tx: FlowTx; success: Success }[]): 
       counted: step.countedAttempts + (attempt && !step.correctionRerun ? 1 : 0),
       inc: attempt ? 1 : 0,
       slots: reservations.get(tx.flow.id)?.reservation?.slots ?? 0,
+      run: step.run,
     };
   });
   const { rows } = await client.query<ReleasedRow>(prepared(SETTLE_SUCCESSES, [JSON.stringify(payload), claimer?.owner ?? null, claimer?.leaseMs ?? 0]));

@@ -146,6 +146,7 @@ async function applyDecision(
           first_failure_at: b.firstFailureAt.toISOString(),
           error: b.error,
           inc: b.attempts,
+          run: step.run,
           delay_ms: d.delayMs,
           last_delay_ms: d.previousDelayMs ?? null,
         });
