@@ -16,7 +16,7 @@ const DAY_MS = 86_400_000;
 export const MAX_DELAY_MS = 365 * DAY_MS;
 export const MAX_TIMEOUT_MS = DAY_MS;
 /** Longest flow `deadlineMs`, in ms. */
-export const MAX_DEADLINE_MS = 365 * DAY_MS;
+const MAX_DEADLINE_MS = 365 * DAY_MS;
 
 /** Any JSON value (bodies, inputs, outputs). Size is bounded by the 1 MiB request limit. */
 export const jsonValueSchema = z.json();

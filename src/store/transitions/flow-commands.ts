@@ -1,10 +1,8 @@
 // Commands a client gives a flow: cancel (with or without compensation) and
 // restart from a step (earlier checkpoints kept, the rest run again).
 import { defaultCancelCompensates } from '../../domain/atomic-modes.js';
-import { MAX_DEADLINE_MS } from '../../domain/plan-schema.js';
 import { isTerminalFlowStatus } from '../../domain/statuses.js';
 import type { FlowTx } from '../flow-tx.js';
-import { jsonInteger } from '../sql/json-numbers.js';
 import { recountOutputBytes } from '../output-budget.js';
 import { recordSupersededTasks } from '../superseded-tasks.js';
 import { endFlow } from './flow-progress.js';
@@ -94,14 +92,13 @@ export async function restartFlow(tx: FlowTx, fromStep: string | undefined, inpu
  * (every step start checks the deadline). Null for a plan without one.
  */
 async function renewDeadline(tx: FlowTx): Promise<Date | null> {
+  // The command's transaction read the plan (validated at submission).
+  const deadlineMs = tx.flow.plan?.deadlineMs ?? null;
+  if (deadlineMs === null) return null;
   const { rows } = await tx.client.query<{ deadlineAt: Date }>(
-    `UPDATE flows SET deadline_at = now() + r.ms * interval '1 millisecond'
-       FROM (SELECT ${jsonInteger('plan', 'deadlineMs', 1, MAX_DEADLINE_MS, 'NULL')} AS ms FROM flows WHERE id = $1) r
-      WHERE flows.id = $1 AND r.ms IS NOT NULL
-      RETURNING flows.deadline_at AS "deadlineAt"`,
-    [tx.flow.id],
+    `UPDATE flows SET deadline_at = now() + $2 * interval '1 millisecond' WHERE id = $1 RETURNING deadline_at AS "deadlineAt"`,
+    [tx.flow.id, deadlineMs],
   );
-  const deadlineAt = rows[0]?.deadlineAt ?? null;
-  if (deadlineAt) tx.flow.deadlineAt = deadlineAt;
-  return deadlineAt;
+  tx.flow.deadlineAt = rows[0]!.deadlineAt;
+  return tx.flow.deadlineAt;
 }
