@@ -24,7 +24,7 @@ WITH x AS (
          CASE WHEN x.deadline_ms IS NULL THEN NULL ELSE now() + x.deadline_ms * interval '1 millisecond' END,
          x.idempotency_key, x.request_hash, x.created_by, x.trace_id, x.traceparent, x.event_seq, x.steps_remaining, now()
     FROM x
-  ON CONFLICT (idempotency_key) DO NOTHING
+  ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id, created_at
 ), s AS (
   INSERT INTO steps (id, flow_id, step_id, position, kind, status, critical, depends_on, pending_deps, config, definition,
