@@ -2,7 +2,8 @@
 // src/server.ts listens.
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { compiledValidatorCompiler } from './api/compiled-validator.js';
 import { createCircuitService } from './api/circuits/circuit-service.js';
 import { circuitRoutes } from './api/circuits/routes.js';
 import { createEscalationService } from './api/escalations/escalation-service.js';
@@ -82,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     childLoggerFactory: lazyChildLogger,
   }).withTypeProvider<ZodTypeProvider>();
 
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(compiledValidatorCompiler);
   // Response schemas document the API and type the handlers (the compiler
   // checks every handler's return type against them); serialising is plain
   // JSON.stringify, so no response pays for a second validation.

@@ -5,9 +5,11 @@
 // applies the same checks to an action about to run (after its patches and
 // expressions), or to one an escalation answer would store.
 import RE2 from 're2';
+import { z } from 'zod';
 import { findCycle, resolveDependencies } from './dependency-graph.js';
 import { ExpressionError, compileExpression, containsExpression, expressionBody, findExpressions } from './expressions.js';
 import { applyPatch } from './patch.js';
+import { urlParts } from './url-parts.js';
 import { DEFAULT_TIMEOUT_MS } from './plan.js';
 import { runnableActionSchema, type Plan, type When } from './plan-schema.js';
 
@@ -15,6 +17,9 @@ export interface PlanIssue {
   path: string;
   message: string;
 }
+
+/** runnableActionSchema compiled once (z.compile): every attempt checks its action. Errors are the schema's own. */
+const compiledRunnableAction = z.compile(runnableActionSchema);
 
 const PATCH_PATH = /^(request|task|delayMs|output|timeoutMs)(\.[A-Za-z0-9_-]{1,128}){0,16}$/;
 
@@ -26,14 +31,10 @@ export interface ValidationContext {
 /** A literal http(s) URL, or an expression evaluated at run time. */
 export function checkUrl(url: string, ctx: ValidationContext = {}): string | undefined {
   if (expressionBody(url) !== undefined) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return `"${url.slice(0, 200)}" is not a valid URL`;
-  }
+  const parsed = urlParts(url);
+  if (!parsed) return `"${url.slice(0, 200)}" is not a valid URL`;
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `only http and https URLs are allowed, got ${parsed.protocol}`;
-  if (parsed.username || parsed.password) return 'URLs must not carry credentials; use a header';
+  if (parsed.hasCredentials) return 'URLs must not carry credentials; use a header';
   // DNS names end at 253 characters; a longer one could never resolve (and would make an unmanageable breaker key).
   if (parsed.hostname.length > 253) return 'the host name is longer than 253 characters';
   return ctx.literalRefusal?.(parsed.hostname);
@@ -64,7 +65,7 @@ export function checkRegex(source: string): string | undefined {
  * the plan's schema alone does not keep the executor's inputs sane.
  */
 export function definitionProblem(action: unknown): string | undefined {
-  const parsed = runnableActionSchema.safeParse(action);
+  const parsed = compiledRunnableAction.safeParse(action);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     return `${issue.path.length > 0 ? issue.path.join('.') : 'definition'}: ${issue.message}`;

@@ -4,6 +4,7 @@
 // replicas. State changes elsewhere arrive by NOTIFY and drop the cached view.
 import { countsAgainstBreaker, type BreakerEvent, type BreakerState, type BreakerConfig } from '../domain/breaker.js';
 import type { ErrorType } from '../domain/statuses.js';
+import { urlParts } from '../domain/url-parts.js';
 import { CIRCUIT_CHANNEL } from '../store/channels.js';
 import { applyBreakerEvent, applyBreakerEvents, CIRCUIT_COLUMNS, toRecord } from '../store/circuit-store.js';
 import { prepared } from '../store/prepared.js';
@@ -153,11 +154,8 @@ export type BreakerGate = ReturnType<typeof createBreakerGate>;
 export function breakerKey(definition: { kind: string; circuitBreaker?: string | undefined; request?: { url: string }; task?: { type: string } }): string | undefined {
   if (definition.circuitBreaker) return definition.circuitBreaker;
   if (definition.kind === 'http' && definition.request) {
-    try {
-      return `http:${new URL(definition.request.url).host}`;
-    } catch {
-      return undefined;
-    }
+    const parts = urlParts(definition.request.url);
+    return parts ? `http:${parts.host}` : undefined;
   }
   if (definition.kind === 'task' && definition.task) return `task:${definition.task.type}`;
   return undefined;

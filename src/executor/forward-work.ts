@@ -5,7 +5,7 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { classify, type Failure } from '../domain/classifier.js';
 import { deadlineReason, passedDeadline } from '../domain/deadline.js';
-import { contextFromTraceparent, traceHeaders, tracer } from '../tracing.js';
+import { contextFromTraceparent, traceHeaders, tracer, tracingOn } from '../tracing.js';
 import { isTerminalFlowStatus } from '../domain/statuses.js';
 import { TASK_CHANNEL } from '../store/channels.js';
 import { loadStepOutputs, type FlowTx } from '../store/flow-tx.js';
@@ -115,28 +115,31 @@ async function startAttempt(ctx: WorkContext, step: ClaimedStep): Promise<void> 
     case 'task':
       return offerTask(ctx, step, number, startedAt);
     default: {
-      const span = tracer().startSpan(
-        `step ${step.stepId}`,
-        {
-          attributes: {
-            'rebound.flow.id': step.flowId,
-            'rebound.step.id': step.stepId,
-            'rebound.step.kind': definition.kind,
-            'rebound.step.attempt': number,
-            ...(step.alternativeId ? { 'rebound.step.alternative': step.alternativeId } : {}),
-          },
-        },
-        contextFromTraceparent(step.flowTraceparent),
-      );
+      // Without a tracer provider every span is a no-op: none is made.
+      const span = tracingOn()
+        ? tracer().startSpan(
+            `step ${step.stepId}`,
+            {
+              attributes: {
+                'rebound.flow.id': step.flowId,
+                'rebound.step.id': step.stepId,
+                'rebound.step.kind': definition.kind,
+                'rebound.step.attempt': number,
+                ...(step.alternativeId ? { 'rebound.step.alternative': step.alternativeId } : {}),
+              },
+            },
+            contextFromTraceparent(step.flowTraceparent),
+          )
+        : undefined;
       try {
-        const result = await keptWithinBudget(ctx, step, await performAction(ctx, step, definition, number, idempotencyKey(step), true, traceHeaders(span)));
-        if (!result.ok) {
+        const result = await keptWithinBudget(ctx, step, await performAction(ctx, step, definition, number, idempotencyKey(step), true, span && traceHeaders(span)));
+        if (!result.ok && span) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: result.failure.message.slice(0, 200) });
           if (result.failure.code) span.setAttribute('rebound.error.code', result.failure.code);
         }
         return await commitAttempt(ctx, step, result, attemptInfo(ctx, step, number, startedAt));
       } finally {
-        span.end();
+        span?.end();
       }
     }
   }

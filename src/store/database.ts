@@ -5,6 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { serviceTypes } from './timestamp-parser.js';
 import { createFactListeners } from './transition-facts.js';
 import { retryTransient, type RetryDeps } from './transient-retry.js';
 
@@ -41,6 +42,7 @@ export function createDatabase(options: DatabaseOptions) {
     application_name: options.applicationName ?? 'rebound',
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30000,
+    types: serviceTypes,
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', (error) => options.logger.warn({ err: error }, 'idle database connection lost'));

@@ -9,6 +9,7 @@ import { parseRetryAfter } from '../../domain/backoff.js';
 import type { Failure } from '../../domain/classifier.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../../domain/json-text.js';
 import type { HttpRequestSpec } from '../../domain/plan-schema.js';
+import { urlParts } from '../../domain/url-parts.js';
 
 /** Largest response body accepted, in bytes (1 MiB). */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -89,11 +90,8 @@ export function createHttpAgent(options: { policy?: AddressPolicy; resolve?: Res
 /** Why the URL's literal host (an IP, "localhost") may not be reached, else undefined. */
 export function literalRefusal(policy: AddressPolicy | undefined, url: string): string | undefined {
   if (!policy) return undefined;
-  try {
-    return policy.literalRefusal(new URL(url).hostname);
-  } catch {
-    return undefined;
-  }
+  const hostname = urlParts(url)?.hostname;
+  return hostname === undefined ? undefined : policy.literalRefusal(hostname);
 }
 
 class BodyTooLargeError extends Error {}
