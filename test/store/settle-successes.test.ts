@@ -141,4 +141,33 @@ describe('successes settled set-wise by the group commit', () => {
     const succeeded = (await store.db().query(`SELECT 1 FROM flow_events WHERE flow_id = $1 AND type = 'step.succeeded' AND step_id = 'a'`, [flowId])).rowCount;
     expect(succeeded).toBe(1);
   });
+
+  it('a busy executor finishes the flows it started first: a released dependent waits with its flow\'s creation time, its lag counted from its release', async () => {
+    // Nothing else due: rows earlier tests left due are claimed out of the way.
+    await store.db().query(prepared(CLAIM_DUE_STEPS, ['bystander', 10_000, 3_600_000]));
+    const chain = async () => {
+      const plan = planSchema.parse({ name: 'chain', steps: [{ id: 'a', kind: 'noop' }, { id: 'b', kind: 'noop', dependsOn: ['a'] }] });
+      const created = await createFlow(store.db(), { plan: normalizePlan(plan), idempotencyKey: undefined, requestHash: 'h', createdBy: null, traceId: null, traceparent: null });
+      if (!created.created) throw new Error('flow not created');
+      return created.flowId;
+    };
+    const claimOne = async () => (await store.db().query<ClaimedStep>(prepared(CLAIM_DUE_STEPS, [OWNER, 1, 30_000]))).rows[0]!;
+    const older = await chain();
+    const newer = await chain();
+    const first = await claimOne();
+    expect([first.flowId, first.stepId]).toEqual([older, 'a']);
+    await new Promise((r) => setTimeout(r, 300));
+    const noCapacity = createGroupCommitter({
+      db: store.db(),
+      prepare: (tx) => enableFastClaim(tx, { owner: OWNER, leaseMs: 30_000, reserve: () => 0, release: () => undefined, launch: () => undefined }),
+    });
+    await succeed(noCapacity, first);
+
+    // Due since the older flow's creation, so before the newer flow's first step.
+    const next = await claimOne();
+    expect([next.flowId, next.stepId]).toEqual([older, 'b']);
+    expect(next.claimedAt.getTime() - next.dueAt.getTime()).toBeLessThan(250);
+    const then = await claimOne();
+    expect([then.flowId, then.stepId]).toEqual([newer, 'a']);
+  });
 });

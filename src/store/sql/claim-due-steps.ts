@@ -4,9 +4,11 @@
 // them with SKIP LOCKED, so replicas claiming at once never block on or take
 // each other's rows. The UPDATE takes a lease by owner and pushes run_at to
 // the lease's end: if this process dies, the row becomes due again exactly
-// when the lease expires and any replica reclaims it. `due.due_at` is the old
-// run_at, kept for the executor lag metric. Flow columns come along so the
-// executor needs no second query.
+// when the lease expires and any replica reclaims it. `due.due_at` is when the
+// row became due, for the executor lag metric: its old run_at, or when it was
+// last written if that is later (a released dependent waits with its flow's
+// creation time as run_at, see settle-successes.ts). Flow columns come along
+// so the executor needs no second query.
 import { STEP_COLUMNS } from '../step-row.js';
 
 export const CLAIM_DUE_STEPS = `
@@ -17,7 +19,7 @@ UPDATE steps s
        status = CASE WHEN s.status = 'scheduled' AND s.due_action = 'attempt' AND s.kind <> 'task' THEN 'running' ELSE s.status END,
        started_at = CASE WHEN s.due_action = 'attempt' AND s.kind <> 'task' THEN COALESCE(s.started_at, now()) ELSE s.started_at END,
        updated_at = now()
-  FROM (SELECT id, run_at AS due_at
+  FROM (SELECT id, GREATEST(run_at, updated_at) AS due_at
           FROM steps
          WHERE run_at <= now()
          ORDER BY run_at

@@ -5,8 +5,9 @@
 // order like every other writer, and FIRE_TIMERS then only touches rows
 // still parked. FIRE_TIMERS succeeds them as their one attempt would, and in
 // the same statement decrements the counters of their dependents: those with
-// nothing left to wait for become due now, for the claim loop (a dependent
-// that is itself a delay is parked on its own timer instead).
+// nothing left to wait for become due, for the claim loop, with their flow's
+// creation time as run_at (oldest flows first, see settle-successes.ts); a
+// dependent that is itself a delay is parked on its own timer instead.
 
 import { delayOf, parkedRunAt } from './delay-parking.js';
 
@@ -40,7 +41,7 @@ WITH fired AS (
      AND s.status = 'running' AND s.alternative_id IS NULL AND s.strategy IS NULL AND NOT s.correction_rerun
   RETURNING s.id, s.flow_id, s.step_id, s.position, s.attempt, s.started_at, o.due_at),
 due AS (
-  SELECT d.id, count(*)::int AS n,
+  SELECT d.id, d.flow_id, count(*)::int AS n,
          ${delayOf('d')}
     FROM fired f JOIN steps d ON d.flow_id = f.flow_id AND f.step_id = ANY(d.depends_on)
    WHERE d.status = 'pending'
@@ -49,11 +50,11 @@ released AS (
   UPDATE steps d
      SET pending_deps = d.pending_deps - due.n,
          status = CASE WHEN d.pending_deps <> due.n THEN d.status WHEN due.timer THEN 'running' ELSE 'scheduled' END,
-         run_at = CASE WHEN d.pending_deps <> due.n THEN d.run_at WHEN due.timer THEN ${parkedRunAt('due')} ELSE now() END,
+         run_at = CASE WHEN d.pending_deps <> due.n THEN d.run_at WHEN due.timer THEN ${parkedRunAt('due')} ELSE LEAST(now(), fl.created_at) END,
          due_action = CASE WHEN d.pending_deps <> due.n THEN d.due_action WHEN due.timer THEN 'timer' ELSE 'attempt' END,
          started_at = CASE WHEN d.pending_deps = due.n AND due.timer THEN COALESCE(d.started_at, now()) ELSE d.started_at END,
          updated_at = now()
-    FROM due
+    FROM due JOIN flows fl ON fl.id = due.flow_id
    WHERE d.id = due.id AND d.status = 'pending'
   RETURNING d.id, d.flow_id, d.step_id, d.attempts_total, d.alternative_id, due.delay_ms, d.status = 'running' AND due.timer AS parked)
 SELECT f.id, f.flow_id AS "flowId", f.step_id AS "stepId", f.attempt, f.started_at AS "startedAt", f.due_at AS "dueAt",

@@ -4,10 +4,14 @@
 // guard still holds (the executor's lease, or for a person's answer a live
 // status), and the pending steps that depend on the settled ones have their
 // counters decremented by how many of their dependencies settled here. Those
-// with nothing left to wait for become due now; up to the flow's `slots` of
+// with nothing left to wait for become due; up to the flow's `slots` of
 // them (ready ones first, in plan order) are claimed for `$2` at once, under
 // the lease rules of CLAIM_DUE_STEPS, and come back whole so the executor can
-// start them after the commit without a claim round trip. A ready `delay`
+// start them after the commit without a claim round trip. The others wait
+// for a claim with their flow's creation time as run_at: claims take the
+// oldest run_at first, so a busy executor finishes the flows it started
+// before it starts newer ones (CLAIM_DUE_STEPS measures their lag from when
+// they became due, updated_at). A ready `delay`
 // step is parked on its timer at once (its delay runs from now, and it takes
 // no execution slot); it comes back with `parked`. The ids of the
 // settled steps come back once, comma-separated, on the first row.
@@ -40,7 +44,7 @@ dep AS (
    GROUP BY d.id
 ),
 ranked AS (
-  SELECT dep.id, dep.n, dep.pending_deps = dep.n AS ready, dep.timer, dep.delay_ms,
+  SELECT dep.id, dep.flow_id, dep.n, dep.pending_deps = dep.n AS ready, dep.timer, dep.delay_ms,
          dep.pending_deps = dep.n AND NOT dep.timer
            AND row_number() OVER (PARTITION BY dep.flow_id, dep.timer ORDER BY dep.pending_deps - dep.n, dep.position) <= dep.slots AS claim
     FROM dep
@@ -51,12 +55,12 @@ released AS (
          status = CASE WHEN NOT r.ready THEN s.status WHEN r.timer OR (r.claim AND s.kind <> 'task') THEN 'running' ELSE 'scheduled' END,
          due_action = CASE WHEN NOT r.ready THEN s.due_action WHEN r.timer THEN 'timer' ELSE 'attempt' END,
          run_at = CASE WHEN NOT r.ready THEN s.run_at WHEN r.timer THEN ${parkedRunAt('r')}
-                       WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE now() END,
+                       WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE LEAST(now(), f.created_at) END,
          lease_owner = CASE WHEN r.claim THEN $2::text ELSE s.lease_owner END,
          lease_expires_at = CASE WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE s.lease_expires_at END,
          started_at = CASE WHEN (r.ready AND r.timer) OR (r.claim AND s.kind <> 'task') THEN COALESCE(s.started_at, now()) ELSE s.started_at END,
          updated_at = now()
-    FROM ranked r
+    FROM ranked r JOIN flows f ON f.id = r.flow_id
    WHERE s.id = r.id AND s.status = 'pending'
   RETURNING ${STEP_COLUMNS('s')}, r.ready AS ready, r.claim AS claimed, r.ready AND r.timer AS parked, now() AS "dueAt", now() AS "claimedAt"
 )
