@@ -66,8 +66,13 @@ describe('restart', () => {
     expect(keysTo(first.body.id, '/one')).toHaveLength(1);
     expect(keysTo(first.body.id, '/two')).toHaveLength(2);
     expect(done.output.three).toMatchObject({ body: { got: { one: 1, k: 'second' } } });
-    const types = (await h.events(first.body.id)).map((e) => e.type);
-    expect(types.filter((t) => t === 'flow.restarted')).toHaveLength(1);
+    const events = await h.events(first.body.id);
+    expect(events.filter((e) => e.type === 'flow.restarted')).toHaveLength(1);
+    // The run after the restart is logged like the first: each step it runs starts again.
+    const afterRestart = events.slice(events.findIndex((e) => e.type === 'flow.restarted'));
+    expect(afterRestart.filter((e) => e.type === 'step.started').map((e) => e.stepId)).toEqual(['two', 'three']);
+    // The view counts this run's attempts: 'two' succeeded at its first.
+    expect(done.steps[1]).toMatchObject({ status: 'succeeded', attempts: 1, strategy: null });
   });
 
   it('restarts from a named step and refuses flows that are not failed, cancelled or completed_with_errors', async () => {
