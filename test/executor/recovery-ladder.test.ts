@@ -59,6 +59,8 @@ describe('recovery ladder, rung by rung', () => {
     );
     expect(res.body.status).toBe('completed');
     expect(res.body.steps[0]).toMatchObject({ strategy: 'fallback', alternativeId: 'b', attempts: 3, output: { body: { from: 'backup' } } });
+    // It succeeded: the primary's failures are in the attempts, not the step's error.
+    expect(res.body.steps[0]!.error).toBeNull();
     expect(callsFor(res.body.id, '/backup').map((c) => [c.headers['idempotency-key'], c.headers['x-rebound-attempt']])).toEqual([[`${res.body.id}:q:b`, '1']]);
     expect(decisions(await h.events(res.body.id))).toEqual(['retry', 'fallback']);
   });

@@ -44,7 +44,7 @@ export const stepView = z
     alternativeId: z.string().nullable(),
     quality: z.number().nullable(),
     output: z.unknown(),
-    error: z.unknown(),
+    error: z.unknown().describe("The step's last classified error; null once it succeeded (each attempt's error is in history)."),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
     compensation: compensationView,

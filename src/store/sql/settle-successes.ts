@@ -27,6 +27,8 @@ WITH i AS (
 settled AS (
   UPDATE steps s
      SET status = i.status, output = COALESCE(i.output, 'null'::jsonb), quality = i.quality, attempt = i.attempt, counted_attempts = i.counted,
+         -- A step that succeeded did not fail: its earlier attempts' errors stay in their attempts.
+         error = CASE WHEN i.status = 'succeeded' THEN NULL ELSE s.error END,
          attempts_total = s.attempts_total + i.inc, finished_at = now(), run_at = NULL, due_action = NULL,
          lease_owner = NULL, lease_expires_at = NULL, task_id = NULL, correction_rerun = false,
          completion_order = CASE WHEN i.status = 'succeeded' THEN nextval('step_completion_order_seq') END,
