@@ -10,7 +10,7 @@ import { isTerminalFlowStatus } from '../domain/statuses.js';
 import { TASK_CHANNEL } from '../store/channels.js';
 import { loadStepOutputs, type FlowTx } from '../store/flow-tx.js';
 import { outputBudgetFailure, reserveOutputBytes } from '../store/output-budget.js';
-import { updateStepIfOwned, type AttemptInfo } from '../store/transitions/attempts.js';
+import { startsRun, updateStepIfOwned, type AttemptInfo } from '../store/transitions/attempts.js';
 import { stopAtDeadline } from '../store/transitions/deadline-stop.js';
 import { openEscalation, refreshWaiting } from '../store/transitions/escalation-writes.js';
 import { recordStepFailure, settleFailedStep } from '../store/transitions/step-failure.js';
@@ -152,7 +152,7 @@ async function keptWithinBudget(ctx: WorkContext, step: ClaimedStep, result: Act
 }
 
 function noteStarted(tx: FlowTx, step: ClaimedStep, data: Record<string, unknown>): void {
-  if (step.attemptsTotal === 0 && step.alternativeId === null) tx.event('step.started', step.stepId, { kind: step.definition.kind, ...data });
+  if (startsRun(step)) tx.event('step.started', step.stepId, { kind: step.definition.kind, ...data });
 }
 
 async function startDelay(ctx: WorkContext, step: ClaimedStep, delayMs: number): Promise<void> {

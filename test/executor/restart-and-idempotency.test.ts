@@ -71,8 +71,36 @@ describe('restart', () => {
     // The run after the restart is logged like the first: each step it runs starts again.
     const afterRestart = events.slice(events.findIndex((e) => e.type === 'flow.restarted'));
     expect(afterRestart.filter((e) => e.type === 'step.started').map((e) => e.stepId)).toEqual(['two', 'three']);
-    // The view counts this run's attempts: 'two' succeeded at its first.
-    expect(done.steps[1]).toMatchObject({ status: 'succeeded', attempts: 1, strategy: null });
+    // 'two' succeeded at the first attempt of this run; attempts counts both runs.
+    expect(done.steps[1]).toMatchObject({ status: 'succeeded', attempts: 2, strategy: null });
+  });
+
+  it('logs step.started again for every step a restart runs again, delays included', async () => {
+    let broken = true;
+    up.on('/again-one', () => ({ body: { v: 1 } }));
+    up.on('/again-two', () => (broken ? { status: 500, body: { message: 'broken' } } : { body: { v: 2 } }));
+    const first = await h.submit(
+      {
+        name: 'restart-started',
+        mode: 'lenient',
+        steps: [
+          { id: 'one', kind: 'http', request: { method: 'POST', url: `${up.url}/again-one` } },
+          { id: 'wait', kind: 'delay', delayMs: 20, dependsOn: ['one'] },
+          { id: 'two', kind: 'http', request: { method: 'POST', url: `${up.url}/again-two` }, retry: { maxAttempts: 1 }, dependsOn: ['wait'] },
+        ],
+      },
+      { waitMs: 10_000 },
+    );
+    expect(first.body.status).toBe('completed_with_errors');
+    broken = false;
+    expect((await h.app.inject({ method: 'POST', url: `/v1/flows/${first.body.id}/restart`, payload: { fromStep: 'one' } })).statusCode).toBe(202);
+    const done = await h.waitFor(first.body.id, ['completed']);
+    expect(done.steps.map((s) => [s.id, s.attempts])).toEqual([['one', 2], ['wait', 2], ['two', 2]]);
+    const events = await h.events(first.body.id);
+    const restartedAt = events.findIndex((e) => e.type === 'flow.restarted');
+    const startedIn = (from: number, to: number) => events.slice(from, to).filter((e) => e.type === 'step.started').map((e) => e.stepId);
+    expect(startedIn(0, restartedAt)).toEqual(['one', 'wait', 'two']);
+    expect(startedIn(restartedAt, events.length)).toEqual(['one', 'wait', 'two']);
   });
 
   it('restarts from a named step and refuses flows that are not failed, cancelled or completed_with_errors', async () => {

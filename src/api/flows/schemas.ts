@@ -39,7 +39,7 @@ export const stepView = z
     status: z.enum(STEP_STATUSES),
     critical: z.boolean(),
     dependsOn: z.array(z.string()),
-    attempts: z.number().int().describe('Every attempt the step made in this run of the flow, all alternatives together (a restart counts from 0 again).'),
+    attempts: z.number().int().describe('Every attempt the step made, all alternatives together.'),
     strategy: z.string().nullable().describe('null when the first attempt settled the step, else the last rung applied.'),
     alternativeId: z.string().nullable(),
     quality: z.number().nullable(),

@@ -56,13 +56,13 @@ released AS (
          updated_at = now()
     FROM due JOIN flows fl ON fl.id = due.flow_id
    WHERE d.id = due.id AND d.status = 'pending'
-  RETURNING d.id, d.flow_id, d.step_id, d.attempts_total, d.alternative_id, due.delay_ms, d.status = 'running' AND due.timer AS parked)
+  RETURNING d.id, d.flow_id, d.step_id, d.attempt, d.strategy, d.alternative_id, due.delay_ms, d.status = 'running' AND due.timer AS parked)
 SELECT f.id, f.flow_id AS "flowId", f.step_id AS "stepId", f.attempt, f.started_at AS "startedAt", f.due_at AS "dueAt",
        (SELECT count(*)::int FROM released) AS released,
        -- The delays parked on release whose start is news (once, on the first row).
        CASE WHEN row_number() OVER (ORDER BY f.flow_id, f.position) = 1 THEN
          (SELECT json_agg(json_build_object('flowId', r.flow_id, 'stepId', r.step_id, 'delayMs', r.delay_ms))
-            FROM released r WHERE r.parked AND r.attempts_total = 0 AND r.alternative_id IS NULL)
+            FROM released r WHERE r.parked AND r.attempt = 0 AND r.strategy IS NULL AND r.alternative_id IS NULL)
        END AS parked
   FROM fired f
  ORDER BY f.flow_id, f.position`;

@@ -85,13 +85,23 @@ export function noteDelayParked(tx: FlowTx, stepId: string, delayMs: number): vo
 }
 
 /**
+ * Whether the step's next attempt is its first in this run of the flow: no
+ * attempt of the primary yet and no recovery in play. A restart resets all
+ * three, so the re-run step is logged as started again; attempts_total keeps
+ * counting across runs.
+ */
+export function startsRun(step: Pick<StepRow, 'attempt' | 'strategy' | 'alternativeId'>): boolean {
+  return step.attempt === 0 && step.strategy === null && step.alternativeId === null;
+}
+
+/**
  * The `step.started` event of http and noop steps, written with their first
  * outcome (no extra transaction on the hot path) and dated when the attempt
  * began. Delay, task and approval steps write theirs when they start waiting.
  */
 export function noteFirstStart(tx: FlowTx, step: StepRow, info: AttemptInfo): void {
   const kind = step.config.primary.kind;
-  if (info.phase === 'forward' && step.attemptsTotal === 0 && step.alternativeId === null && (kind === 'http' || kind === 'noop')) {
+  if (info.phase === 'forward' && startsRun(step) && (kind === 'http' || kind === 'noop')) {
     tx.event('step.started', step.stepId, { kind: step.definition.kind }, info.startedAt);
   }
 }

@@ -64,7 +64,7 @@ export async function restartFlow(tx: FlowTx, fromStep: string | undefined, inpu
             run_at = CASE WHEN p.pending_deps = 0 THEN now() END,
             due_action = CASE WHEN p.pending_deps = 0 THEN 'attempt' END,
             definition = s.config->'primary', alternative_id = NULL, fallback_index = 0, degradation_index = 0,
-            attempt = 0, counted_attempts = 0, attempts_total = 0, correction_rerun = false, corrections_used = '{}', strategy = NULL,
+            attempt = 0, counted_attempts = 0, correction_rerun = false, corrections_used = '{}', strategy = NULL,
             quality = NULL, output = NULL, error = NULL, last_delay_ms = NULL, first_failure_at = NULL, first_error_type = NULL,
             lease_owner = NULL, lease_expires_at = NULL, task_id = NULL, task_input = NULL, task_worker_id = NULL,
             task_claimed_at = NULL, completion_order = NULL, compensation_status = NULL, compensation_error = NULL,

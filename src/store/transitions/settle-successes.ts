@@ -6,7 +6,7 @@ import type { FlowTx } from '../flow-tx.js';
 import { prepared } from '../prepared.js';
 import { SETTLE_SUCCESSES } from '../sql/settle-successes.js';
 import type { StepRow } from '../step-row.js';
-import { noteDelayParked, type AttemptInfo } from './attempts.js';
+import { noteDelayParked, startsRun, type AttemptInfo } from './attempts.js';
 
 export interface SuccessOptions {
   /** Lease owner the write is conditioned on; null for a person's answer (status-conditioned). */
@@ -86,7 +86,7 @@ export async function settleSuccesses(all: { tx: FlowTx; success: Success }[]): 
     reservation?.accept(mine.filter((r) => r.claimed));
     // A delay parked on release has started; its event follows its predecessors' success.
     for (const r of mine) {
-      if (r.parked && r.attemptsTotal === 0 && r.alternativeId === null && r.definition.kind === 'delay') {
+      if (r.parked && startsRun(r) && r.definition.kind === 'delay') {
         noteDelayParked(tx, r.stepId, r.definition.delayMs);
       }
     }
