@@ -2,7 +2,7 @@
 // attempt, start or finish a delay, offer a task, open an approval, time out
 // a task, expire an escalation. Every write is conditioned on the lease. In
 // a flow past its deadline no attempt starts and no delay ends: the flow stops.
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import { classify, type Failure } from '../domain/classifier.js';
 import { deadlineReason, passedDeadline } from '../domain/deadline.js';
 import { contextFromTraceparent, traceHeaders, tracer, tracingOn } from '../tracing.js';
@@ -115,22 +115,7 @@ async function startAttempt(ctx: WorkContext, step: ClaimedStep): Promise<void> 
     case 'task':
       return offerTask(ctx, step, number, startedAt);
     default: {
-      // Without a tracer provider every span is a no-op: none is made.
-      const span = tracingOn()
-        ? tracer().startSpan(
-            `step ${step.stepId}`,
-            {
-              attributes: {
-                'rebound.flow.id': step.flowId,
-                'rebound.step.id': step.stepId,
-                'rebound.step.kind': definition.kind,
-                'rebound.step.attempt': number,
-                ...(step.alternativeId ? { 'rebound.step.alternative': step.alternativeId } : {}),
-              },
-            },
-            contextFromTraceparent(step.flowTraceparent),
-          )
-        : undefined;
+      const span = attemptSpan(step, definition.kind, number);
       try {
         const result = await keptWithinBudget(ctx, step, await performAction(ctx, step, definition, number, idempotencyKey(step), true, span && traceHeaders(span)));
         if (!result.ok && span) {
@@ -143,6 +128,24 @@ async function startAttempt(ctx: WorkContext, step: ClaimedStep): Promise<void> 
       }
     }
   }
+}
+
+/** The attempt's span, a child of its flow's; none without a tracer provider (every span would be a no-op). */
+function attemptSpan(step: ClaimedStep, kind: string, number: number): Span | undefined {
+  if (!tracingOn()) return undefined;
+  return tracer().startSpan(
+    `step ${step.stepId}`,
+    {
+      attributes: {
+        'rebound.flow.id': step.flowId,
+        'rebound.step.id': step.stepId,
+        'rebound.step.kind': kind,
+        'rebound.step.attempt': number,
+        ...(step.alternativeId ? { 'rebound.step.alternative': step.alternativeId } : {}),
+      },
+    },
+    contextFromTraceparent(step.flowTraceparent),
+  );
 }
 
 /** The action's result, or the attempt's failure when its output does not fit the flow's output budget. */
