@@ -7,7 +7,7 @@
 // when the lease expires and any replica reclaims it. `due.due_at` is when the
 // row became due, for the executor lag metric: its old run_at, or when it was
 // last written if that is later (a released dependent waits with its flow's
-// creation time as run_at, see settle-successes.ts). Flow columns come along
+// creation time as run_at, see becoming-due.ts). Flow columns come along
 // so the executor needs no second query.
 import { STEP_COLUMNS } from '../step-row.js';
 

@@ -9,7 +9,7 @@
 // hash. A key taken by a concurrent statement that has not committed yet
 // yields no row at all for that flow (the caller asks again).
 import { WORK_CHANNEL } from '../channels.js';
-import { parkedRunAt } from './delay-parking.js';
+import { parkedRunAt } from './becoming-due.js';
 
 /** $1: the flows (JSON array, see flowRecord in flow-creation.ts), each with its steps. */
 export const CREATE_FLOWS = `

@@ -5,11 +5,11 @@
 // order like every other writer, and FIRE_TIMERS then only touches rows
 // still parked. FIRE_TIMERS succeeds them as their one attempt would, and in
 // the same statement decrements the counters of their dependents: those with
-// nothing left to wait for become due, for the claim loop, with their flow's
-// creation time as run_at (oldest flows first, see settle-successes.ts); a
-// dependent that is itself a delay is parked on its own timer instead.
+// nothing left to wait for become due, for the claim loop, in their flow's
+// age order (releasedRunAt); a dependent that is itself a delay is parked on
+// its own timer instead.
 
-import { delayOf, parkedRunAt } from './delay-parking.js';
+import { delayOf, parkedRunAt, releasedRunAt } from './becoming-due.js';
 
 /**
  * Plain timers only: no alternative or recovery in play (those take the
@@ -50,7 +50,7 @@ released AS (
   UPDATE steps d
      SET pending_deps = d.pending_deps - due.n,
          status = CASE WHEN d.pending_deps <> due.n THEN d.status WHEN due.timer THEN 'running' ELSE 'scheduled' END,
-         run_at = CASE WHEN d.pending_deps <> due.n THEN d.run_at WHEN due.timer THEN ${parkedRunAt('due')} ELSE LEAST(now(), fl.created_at) END,
+         run_at = CASE WHEN d.pending_deps <> due.n THEN d.run_at WHEN due.timer THEN ${parkedRunAt('due')} ELSE ${releasedRunAt('fl')} END,
          due_action = CASE WHEN d.pending_deps <> due.n THEN d.due_action WHEN due.timer THEN 'timer' ELSE 'attempt' END,
          started_at = CASE WHEN d.pending_deps = due.n AND due.timer THEN COALESCE(d.started_at, now()) ELSE d.started_at END,
          updated_at = now()
@@ -59,7 +59,7 @@ released AS (
   RETURNING d.id, d.flow_id, d.step_id, d.attempt, d.strategy, d.alternative_id, due.delay_ms, d.status = 'running' AND due.timer AS parked)
 SELECT f.id, f.flow_id AS "flowId", f.step_id AS "stepId", f.attempt, f.started_at AS "startedAt", f.due_at AS "dueAt",
        (SELECT count(*)::int FROM released) AS released,
-       -- The delays parked on release whose start is news (once, on the first row).
+       -- The delays parked on release whose start is news, startsRun in SQL (once, on the first row).
        CASE WHEN row_number() OVER (ORDER BY f.flow_id, f.position) = 1 THEN
          (SELECT json_agg(json_build_object('flowId', r.flow_id, 'stepId', r.step_id, 'delayMs', r.delay_ms))
             FROM released r WHERE r.parked AND r.attempt = 0 AND r.strategy IS NULL AND r.alternative_id IS NULL)

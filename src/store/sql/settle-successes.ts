@@ -8,15 +8,12 @@
 // them (ready ones first, in plan order) are claimed for `$2` at once, under
 // the lease rules of CLAIM_DUE_STEPS, and come back whole so the executor can
 // start them after the commit without a claim round trip. The others wait
-// for a claim with their flow's creation time as run_at: claims take the
-// oldest run_at first, so a busy executor finishes the flows it started
-// before it starts newer ones (CLAIM_DUE_STEPS measures their lag from when
-// they became due, updated_at). A ready `delay`
+// for a claim in their flow's age order (releasedRunAt). A ready `delay`
 // step is parked on its timer at once (its delay runs from now, and it takes
 // no execution slot); it comes back with `parked`. The ids of the
 // settled steps come back once, comma-separated, on the first row.
 import { STEP_COLUMNS } from '../step-row.js';
-import { delayOf, parkedRunAt } from './delay-parking.js';
+import { delayOf, parkedRunAt, releasedRunAt } from './becoming-due.js';
 
 /** $1 entries (JSON array, see SuccessEntry), $2 claiming owner (or null), $3 lease ms. */
 export const SETTLE_SUCCESSES = `
@@ -57,7 +54,7 @@ released AS (
          status = CASE WHEN NOT r.ready THEN s.status WHEN r.timer OR (r.claim AND s.kind <> 'task') THEN 'running' ELSE 'scheduled' END,
          due_action = CASE WHEN NOT r.ready THEN s.due_action WHEN r.timer THEN 'timer' ELSE 'attempt' END,
          run_at = CASE WHEN NOT r.ready THEN s.run_at WHEN r.timer THEN ${parkedRunAt('r')}
-                       WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE LEAST(now(), f.created_at) END,
+                       WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE ${releasedRunAt('f')} END,
          lease_owner = CASE WHEN r.claim THEN $2::text ELSE s.lease_owner END,
          lease_expires_at = CASE WHEN r.claim THEN now() + $3::int * interval '1 millisecond' ELSE s.lease_expires_at END,
          started_at = CASE WHEN (r.ready AND r.timer) OR (r.claim AND s.kind <> 'task') THEN COALESCE(s.started_at, now()) ELSE s.started_at END,

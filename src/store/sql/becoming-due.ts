@@ -1,6 +1,7 @@
 // SQL fragments shared by the statements that make steps due (flow creation,
 // the settle of successes, the bulk firing of timers): a `delay` step becoming
-// due is parked on its timer at once instead of waiting for a claim.
+// due is parked on its timer at once instead of waiting for a claim, and any
+// other step released to the claim loop queues in its flow's age order.
 
 import { MAX_DELAY_MS } from '../../domain/plan-schema.js';
 import { jsonInteger } from './json-numbers.js';
@@ -18,4 +19,14 @@ export function delayOf(alias: string): string {
 /** The run_at of a delay parked now, from the `delay_ms` column of `source`. */
 export function parkedRunAt(source: string): string {
   return `now() + ${source}.delay_ms * interval '1 millisecond'`;
+}
+
+/**
+ * The run_at of a step released to the claim loop, for flows `alias`: its
+ * flow's creation time. Claims take the oldest run_at first, so a busy
+ * executor finishes the flows it started before it starts newer ones (the
+ * claim measures lag from when the row became due, its updated_at).
+ */
+export function releasedRunAt(alias: string): string {
+  return `${alias}.created_at`;
 }
