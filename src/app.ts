@@ -55,6 +55,8 @@ export interface AppDeps {
   frequency: ErrorFrequency;
   /** How long a client has to send a whole request, in ms (default REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number;
+  /** Compile every route's validator while building (the service's start-up) instead of on each route's first request. Defaults to false. */
+  eagerValidators?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -83,7 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     childLoggerFactory: lazyChildLogger,
   }).withTypeProvider<ZodTypeProvider>();
 
-  app.setValidatorCompiler(compiledValidatorCompiler);
+  app.setValidatorCompiler(compiledValidatorCompiler({ eager: deps.eagerValidators ?? false }));
   // Response schemas document the API and type the handlers (the compiler
   // checks every handler's return type against them); serialising is plain
   // JSON.stringify, so no response pays for a second validation.

@@ -108,6 +108,7 @@ const envSchema = z.object({
   WEBHOOK_SECRET: z.string().min(1).optional(),
   ESCALATION_WEBHOOK_URL: url.optional(),
   DATABASE_POOL_SIZE: integer(2, 200).default(20),
+  DATABASE_POOL_MIN_IDLE: integer(0, 200).default(10),
   ERROR_WINDOW_MS: integer(1000, 86_400_000).default(300_000),
   OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
   RATE_LIMIT_PER_MINUTE: integer(0, 10_000_000).default(0),
@@ -133,6 +134,8 @@ export interface Config {
   escalationWebhookUrl: string | undefined;
   /** Connections in the service's Postgres pool. */
   databasePoolSize: number;
+  /** Pool connections opened at start-up and kept open while idle (at most the pool size). Defaults to 10. */
+  databasePoolMinIdle: number;
   /** Sliding window of the analyze frequency counts, in ms. Defaults to 5 minutes. */
   errorWindowMs: number;
   /** OTLP/HTTP collector base URL; unset leaves tracing off (no-op spans). */
@@ -169,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookSecret: e.WEBHOOK_SECRET,
     escalationWebhookUrl: e.ESCALATION_WEBHOOK_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databasePoolMinIdle: e.DATABASE_POOL_MIN_IDLE,
     errorWindowMs: e.ERROR_WINDOW_MS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,

@@ -40,7 +40,8 @@ async function openDatabase(config: Config, logger: Logger) {
     sleep,
     onRetry: (err, attempt) => logger.warn({ err, attempt }, 'database not reachable yet; retrying'),
   }, STARTUP_RETRY);
-  const db = createDatabase({ url, poolSize: config.databasePoolSize, logger });
+  const db = createDatabase({ url, poolSize: config.databasePoolSize, minIdle: config.databasePoolMinIdle, logger });
+  await db.openIdleConnections();
   return { db, embedded };
 }
 
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
     registry,
     frequency,
     isReady: () => migrationsApplied((sql) => db.query(sql), expectedMigrations),
+    // Before listening: no request waits for a schema to compile.
+    eagerValidators: true,
   });
   const background: BackgroundService[] = [];
   const addressPolicy = createAddressPolicy(config.httpAllowedHosts);

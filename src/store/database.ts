@@ -13,6 +13,11 @@ export interface DatabaseOptions {
   url: string;
   /** Maximum pooled connections. Defaults to 20. */
   poolSize?: number;
+  /**
+   * Connections kept open while idle (at most poolSize), opened at once by
+   * openIdleConnections. Defaults to 0: every connection closes after 30 s idle.
+   */
+  minIdle?: number;
   logger: Logger;
   /** Application name shown in pg_stat_activity. */
   applicationName?: string;
@@ -36,9 +41,12 @@ function createPrisma(pool: pg.Pool, retry: RetryDeps) {
 export type Prisma = ReturnType<typeof createPrisma>;
 
 export function createDatabase(options: DatabaseOptions) {
+  const max = options.poolSize ?? 20;
+  const minIdle = Math.min(options.minIdle ?? 0, max);
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.poolSize ?? 20,
+    max,
+    min: minIdle,
     application_name: options.applicationName ?? 'rebound',
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30000,
@@ -89,6 +97,18 @@ export function createDatabase(options: DatabaseOptions) {
     }, retry);
   }
 
+  /**
+   * Opens the idle minimum now, so that the first load after start-up does
+   * not wait for connections: each new one costs Postgres a backend start
+   * and this process its connection set-up, on the hot path.
+   */
+  async function openIdleConnections(): Promise<void> {
+    const opened = await Promise.allSettled(Array.from({ length: minIdle }, () => pool.connect()));
+    for (const result of opened) if (result.status === 'fulfilled') result.value.release();
+    const failed = opened.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
   async function close(): Promise<void> {
     await prisma.$disconnect().catch(() => undefined);
     await pool.end();
@@ -97,7 +117,7 @@ export function createDatabase(options: DatabaseOptions) {
   /** Committed-transition facts (for the metrics); see transition-facts.ts. */
   const facts = createFactListeners();
 
-  return { pool, prisma, query, transaction, close, facts, url: options.url };
+  return { pool, prisma, query, transaction, openIdleConnections, close, facts, url: options.url };
 }
 
 export type Database = ReturnType<typeof createDatabase>;

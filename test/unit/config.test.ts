@@ -26,7 +26,13 @@ describe('loadConfig', () => {
       leaseMs: 30000,
       httpAllowedHosts: [],
       webhookSecret: undefined,
+      databasePoolSize: 20,
+      databasePoolMinIdle: 10,
     });
+  });
+
+  it('reads the pool sizes', () => {
+    expect(loadConfig({ DATABASE_POOL_SIZE: '8', DATABASE_POOL_MIN_IDLE: '0' })).toMatchObject({ databasePoolSize: 8, databasePoolMinIdle: 0 });
   });
 
   it('parses every variable', () => {
@@ -72,6 +78,7 @@ describe('loadConfig', () => {
     [{ EXECUTOR_ENABLED: 'maybe' }, 'EXECUTOR_ENABLED'],
     [{ EXECUTOR_CONCURRENCY: '0' }, 'EXECUTOR_CONCURRENCY'],
     [{ LEASE_MS: '-5' }, 'LEASE_MS'],
+    [{ DATABASE_POOL_MIN_IDLE: '-1' }, 'DATABASE_POOL_MIN_IDLE'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ ESCALATION_WEBHOOK_URL: 'ftp://x' }, 'ESCALATION_WEBHOOK_URL'],
   ])('rejects %o with one line naming %s', (env, name) => {
