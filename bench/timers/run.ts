@@ -140,6 +140,13 @@ function timerRows(c: pg.Client, ids: string[]): Promise<pg.QueryResult<TimerRow
   );
 }
 
+/** `p50/p99` lateness, in ms, of the timers due in each tenth of the window starting at `startMs`. */
+function latenessByTenth(timers: { dueMs: number; lateMs: number }[], startMs: number, windowMs: number): string[] {
+  const tenths: number[][] = Array.from({ length: 10 }, () => []);
+  for (const t of timers) tenths[Math.min(9, Math.max(0, Math.floor(((t.dueMs - startMs) * 10) / windowMs)))]!.push(t.lateMs);
+  return tenths.map((values) => (values.length === 0 ? '-' : `${Math.round(percentile(values, 50))}/${Math.round(percentile(values, 99))}`));
+}
+
 /** Count and distribution of lateness values, in ms. */
 function lateness(values: number[]) {
   const round = (ms: number) => Math.round(ms * 10) / 10;
@@ -197,6 +204,8 @@ async function measure(serviceUrl: string, stubUrl: string, databaseUrl: string)
       dueWindowMs: Math.max(...dues) - Math.min(...dues),
       delayLateness: delay,
       delayFiredLateness: lateness(rows.map((r) => r.firedMs - dueOf(r.flowId))),
+      /** Lateness p50 / p99 of the timers due in each tenth of the window, in ms: a stall shows where it happened. */
+      delayLatenessByTenth: latenessByTenth(rows.map((r) => ({ dueMs: dueOf(r.flowId), lateMs: r.succeededMs - dueOf(r.flowId) })), Math.min(...dues), WINDOW_MS),
       onlyTimers: ONLY_TIMERS,
       /** null with TIMERS_ONLY. */
       httpArrivalLateness: arrivals && lateness(arrivals),
