@@ -45,6 +45,16 @@ export async function createBenchDatabase(label: string): Promise<BenchDatabase>
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);
+  // Diagnostics, in the server's log: every statement's duration, or the plans of those slower than BENCH_AUTO_EXPLAIN.
+  if (process.env.BENCH_LOG_STATEMENTS) await admin.query(`ALTER DATABASE "${name}" SET log_min_duration_statement = 0`);
+  if (process.env.BENCH_AUTO_EXPLAIN) {
+    if (!/^\d+(ms|s)?$/.test(process.env.BENCH_AUTO_EXPLAIN)) throw new Error('BENCH_AUTO_EXPLAIN is a duration such as 10ms');
+    await admin.query(`ALTER DATABASE "${name}" SET session_preload_libraries = 'auto_explain'`);
+    await admin.query(`ALTER DATABASE "${name}" SET auto_explain.log_min_duration = '${process.env.BENCH_AUTO_EXPLAIN}'`);
+    await admin.query(`ALTER DATABASE "${name}" SET auto_explain.log_analyze = on`);
+    await admin.query(`ALTER DATABASE "${name}" SET auto_explain.log_buffers = on`);
+    await admin.query(`ALTER DATABASE "${name}" SET auto_explain.log_wal = on`);
+  }
   await admin.end();
   const version = await (async () => {
     const c = new pg.Client({ connectionString: withDatabase(adminUrl, name) });
