@@ -16,6 +16,22 @@ export function delayOf(alias: string): string {
   return `COALESCE(${alias}.definition->>'kind' = 'delay' AND ${delayMs} IS NOT NULL, false) AS timer, ${delayMs} AS delay_ms`;
 }
 
+/**
+ * The pending steps that depend on the step in row `outer` (its flow_id and
+ * step_id columns) as `d`, with delayOf's columns: a lookup by the
+ * (flow_id, step_id) index for each row. As a plain join, without
+ * statistics (autovacuum off) or with stale ones (a burst of new flows), the
+ * planner read every row of steps for every statement instead; OFFSET 0
+ * keeps it from turning the LATERAL subquery back into such a join.
+ */
+export function pendingDependentsOf(outer: string): string {
+  return `CROSS JOIN LATERAL (
+      SELECT d.id, d.flow_id, d.position, d.pending_deps, ${delayOf('d')}
+        FROM steps d
+       WHERE d.flow_id = ${outer}.flow_id AND ${outer}.step_id = ANY(d.depends_on) AND d.status = 'pending'
+      OFFSET 0) d`;
+}
+
 /** The run_at of a delay parked now, from the `delay_ms` column of `source`. */
 export function parkedRunAt(source: string): string {
   return `now() + ${source}.delay_ms * interval '1 millisecond'`;

@@ -9,7 +9,7 @@
 // age order (releasedRunAt); a dependent that is itself a delay is parked on
 // its own timer instead.
 
-import { delayOf, parkedRunAt, releasedRunAt } from './becoming-due.js';
+import { parkedRunAt, pendingDependentsOf, releasedRunAt } from './becoming-due.js';
 
 /**
  * Plain timers only: no alternative or recovery in play (those take the
@@ -41,11 +41,9 @@ WITH fired AS (
      AND s.status = 'running' AND s.alternative_id IS NULL AND s.strategy IS NULL AND NOT s.correction_rerun
   RETURNING s.id, s.flow_id, s.step_id, s.position, s.attempt, s.started_at, o.due_at),
 due AS (
-  SELECT d.id, d.flow_id, count(*)::int AS n,
-         ${delayOf('d')}
-    FROM fired f JOIN steps d ON d.flow_id = f.flow_id AND f.step_id = ANY(d.depends_on)
-   WHERE d.status = 'pending'
-   GROUP BY d.id),
+  SELECT d.id, d.flow_id, d.timer, d.delay_ms, count(*)::int AS n
+    FROM fired f ${pendingDependentsOf('f')}
+   GROUP BY d.id, d.flow_id, d.timer, d.delay_ms),
 released AS (
   UPDATE steps d
      SET pending_deps = d.pending_deps - due.n,

@@ -13,7 +13,7 @@
 // no execution slot); it comes back with `parked`. The ids of the
 // settled steps come back once, comma-separated, on the first row.
 import { STEP_COLUMNS } from '../step-row.js';
-import { delayOf, parkedRunAt, releasedRunAt } from './becoming-due.js';
+import { parkedRunAt, pendingDependentsOf, releasedRunAt } from './becoming-due.js';
 
 /** $1 entries (JSON array, see SuccessEntry), $2 claiming owner (or null), $3 lease ms. */
 export const SETTLE_SUCCESSES = `
@@ -36,11 +36,9 @@ settled AS (
   RETURNING s.id, s.flow_id, s.step_id, i.slots
 ),
 dep AS (
-  SELECT d.id, d.flow_id, d.position, d.pending_deps, count(*)::int AS n, max(x.slots) AS slots,
-         ${delayOf('d')}
-    FROM settled x
-    JOIN steps d ON d.flow_id = x.flow_id AND x.step_id = ANY(d.depends_on) AND d.status = 'pending'
-   GROUP BY d.id
+  SELECT d.id, d.flow_id, d.position, d.pending_deps, d.timer, d.delay_ms, count(*)::int AS n, max(x.slots) AS slots
+    FROM settled x ${pendingDependentsOf('x')}
+   GROUP BY d.id, d.flow_id, d.position, d.pending_deps, d.timer, d.delay_ms
 ),
 ranked AS (
   SELECT dep.id, dep.flow_id, dep.n, dep.pending_deps = dep.n AS ready, dep.timer, dep.delay_ms,
