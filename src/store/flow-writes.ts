@@ -58,7 +58,7 @@ export async function finishAll(client: pg.PoolClient, txs: FlowTx[]): Promise<v
 }
 
 /** $1 attempts, $2 episodes, $3 flows, $4 events, $5 webhooks (JSON arrays); $6/$7 NOTIFY channels and payloads; $8 retries (JSON array). */
-const FINISH_ALL = `
+export const FINISH_ALL = `
 WITH a AS (${insertAttempts(1)}),
 rt AS (${updateRetries(8)}),
 ep AS (${insertEpisodes(2)}),
@@ -68,7 +68,7 @@ f AS (
          input = CASE WHEN r.input_changed THEN COALESCE(r.input, 'null'::jsonb) ELSE flows.input END, updated_at = now()
     FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, input_changed boolean, input jsonb, event_seq int, status text, quality float8, error jsonb,
          steps_remaining int, steps_failed int, finished_at timestamptz)
-   WHERE flows.id = r.id),
+   WHERE flows.id = ANY(ARRAY(SELECT (e->>'id')::uuid FROM jsonb_array_elements($3::jsonb) AS e)) AND flows.id = r.id),
 ev AS (
   INSERT INTO flow_events (flow_id, seq, at, type, step_id, data)
   SELECT e.flow_id, e.seq, COALESCE(e.at, now()), e.type, e.step_id, e.data

@@ -37,7 +37,9 @@ WITH fired AS (
     -- statistics, taken while the timers were parked in the future, put ~1 row there), and
     -- 10,000 due timers made each statement take 200+ ms. OFFSET 0 keeps due-ness out of o.
     FROM (SELECT id, run_at AS due_at FROM steps WHERE id = ANY($1::uuid[]) OFFSET 0) o
-   WHERE s.id = o.id AND o.due_at <= now() AND s.due_action = 'timer' AND s.lease_owner IS NULL
+   -- IS NOT DISTINCT FROM: the same test, in a form that cannot pick steps_due_timers_idx for s
+   -- (estimated at a few rows without statistics, it made s the outer side, rescanning o per timer).
+   WHERE s.id = o.id AND o.due_at <= now() AND s.due_action IS NOT DISTINCT FROM 'timer' AND s.lease_owner IS NULL
      AND s.status = 'running' AND s.alternative_id IS NULL AND s.strategy IS NULL AND NOT s.correction_rerun
   RETURNING s.id, s.flow_id, s.step_id, s.position, s.attempt, s.started_at, o.due_at),
 due AS (

@@ -1,0 +1,66 @@
+// steps_due_timers_idx: the bulk firing finds due timers by an index of
+// their own, and FIRE_TIMERS never drives its update from it. Run without
+// statistics on steps, as on a server with autovacuum off.
+//
+// - A burst of fired timers releases their next steps with their flows'
+//   creation time as run_at, before every timer still to fire: a look for
+//   due timers by steps_run_at_idx passed them all (50-116 ms a look with
+//   10,000 of them in the timers benchmark).
+// - Estimated at a few rows, the partial index made FIRE_TIMERS scan every
+//   parked timer and probe its id list for each: 3-9 s a statement.
+import { describe, expect, it } from 'vitest';
+import { normalizePlan } from '../../src/domain/plan.js';
+import { planSchema } from '../../src/domain/plan-schema.js';
+import { createFlow } from '../../src/store/flow-creation.js';
+import { DUE_TIMERS, FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
+import { fireDueTimers } from '../../src/store/timer-firing.js';
+import { useStoreDatabase } from '../helpers/store-database.js';
+
+const store = useStoreDatabase();
+
+async function createFlows(steps: unknown[], count: number): Promise<void> {
+  const plan = normalizePlan(planSchema.parse({ name: 'burst', steps }));
+  for (let i = 0; i < count; i += 250) {
+    await Promise.all(
+      Array.from({ length: Math.min(250, count - i) }, () => createFlow(store.db(), { plan, idempotencyKey: undefined, requestHash: null, createdBy: null, traceId: null, traceparent: null })),
+    );
+  }
+}
+
+async function explain(statement: string, types: string, args: string): Promise<string> {
+  const client = await store.db().pool.connect();
+  try {
+    await client.query(`PREPARE probe(${types}) AS ${statement}`);
+    try {
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE probe(${args})`);
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await client.query('DEALLOCATE probe');
+    }
+  } finally {
+    client.release();
+  }
+}
+
+describe('the due timers index', () => {
+  it('finds due timers past older steps due for an attempt, and the firing goes by id', async () => {
+    await store.db().query('ALTER TABLE steps SET (autovacuum_enabled = false)');
+    // Released steps due for an attempt, with older run_at than any timer.
+    await createFlows([{ id: 'only', kind: 'noop' }], 3000);
+    await store.db().query(`UPDATE steps SET run_at = now() - interval '1 hour' WHERE due_action = 'attempt'`);
+    // 2,000 timers, all due.
+    await createFlows([{ id: 'wait', kind: 'delay', delayMs: 3_600_000 }, { id: 'next', kind: 'noop', dependsOn: ['wait'] }], 2000);
+    const { rows: timers } = await store.db().query<{ id: string }>(`UPDATE steps SET run_at = now() - interval '1 second' WHERE due_action = 'timer' RETURNING id`);
+    expect(timers).toHaveLength(2000);
+
+    expect(await explain(DUE_TIMERS, 'int, int, int', '500, 1, 0')).toContain('steps_due_timers_idx');
+    const ids = timers.slice(0, 500).map((t) => t.id).join(',');
+    const fire = await explain(FIRE_TIMERS, 'uuid[]', `'{${ids}}'::uuid[]`);
+    expect(fire).not.toContain('steps_due_timers_idx');
+    expect(fire).toMatch(/Index Scan using steps_pkey on steps s\b/);
+
+    let fired = 0;
+    for (let round = 0; round < 4; round++) fired += (await fireDueTimers(store.db(), 'test-executor', 500)).fired;
+    expect(fired).toBe(2000);
+  });
+});
