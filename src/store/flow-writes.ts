@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { FlowTx } from './flow-tx.js';
 import { insertAttempts, insertEpisodes, updateRetries } from './outcome-records.js';
 import { prepared } from './prepared.js';
+import { idsListedIn } from './sql/listed-ids.js';
 
 /**
  * Writes every FlowTx's attempts, recovery episodes, flow fields, events,
@@ -68,7 +69,7 @@ f AS (
          input = CASE WHEN r.input_changed THEN COALESCE(r.input, 'null'::jsonb) ELSE flows.input END, updated_at = now()
     FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, input_changed boolean, input jsonb, event_seq int, status text, quality float8, error jsonb,
          steps_remaining int, steps_failed int, finished_at timestamptz)
-   WHERE flows.id = ANY(ARRAY(SELECT (e->>'id')::uuid FROM jsonb_array_elements($3::jsonb) AS e)) AND flows.id = r.id),
+   WHERE flows.id = ANY(${idsListedIn(3)}) AND flows.id = r.id),
 ev AS (
   INSERT INTO flow_events (flow_id, seq, at, type, step_id, data)
   SELECT e.flow_id, e.seq, COALESCE(e.at, now()), e.type, e.step_id, e.data

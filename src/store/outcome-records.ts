@@ -2,6 +2,7 @@
 // recorded in a FlowTx as its transitions run and written with the flow's
 // other changes, as JSON arrays expanded by jsonb_to_recordset (one statement
 // however many rows).
+import { idsListedIn } from './sql/listed-ids.js';
 
 /** An attempt row, written with the flow's other changes. */
 export interface AttemptRecord {
@@ -81,7 +82,6 @@ export function updateRetries(param: number): string {
            correction_rerun = false, last_delay_ms = i.last_delay_ms, strategy = 'retry', updated_at = now()
       FROM jsonb_to_recordset($${param}::jsonb) AS i(id uuid, owner text, attempt int, counted int, first_failure_at timestamptz,
            error jsonb, inc int, delay_ms bigint, last_delay_ms bigint, run int)
-     WHERE s.id = ANY(ARRAY(SELECT (e->>'id')::uuid FROM jsonb_array_elements($${param}::jsonb) AS e)) -- by the primary key under any plan
-       AND s.id = i.id AND s.lease_owner = i.owner AND s.run = i.run
+     WHERE s.id = ANY(${idsListedIn(param)}) AND s.id = i.id AND s.lease_owner = i.owner AND s.run = i.run
     RETURNING s.id`;
 }

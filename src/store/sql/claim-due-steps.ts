@@ -15,7 +15,7 @@
 // prepared statement's generic plan, kept until the table's next ANALYZE,
 // never with autovacuum off) join them to a sequential scan of every step:
 // 160 ms a claim with 20,000 steps. The hot statements that update rows
-// listed in a parameter (settle, retries, flows) do the same.
+// listed in a parameter (settle, retries, flows) do the same (listed-ids.ts).
 import { STEP_COLUMNS } from '../step-row.js';
 
 export const CLAIM_DUE_STEPS = `
