@@ -10,25 +10,11 @@ import { planSchema } from '../../src/domain/plan-schema.js';
 import { createFlow } from '../../src/store/flow-creation.js';
 import { FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
 import { SETTLE_SUCCESSES } from '../../src/store/sql/settle-successes.js';
+import { explainPrepared } from '../helpers/explain-prepared.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
 
 const store = useStoreDatabase();
 const FLOWS = 3000;
-
-async function explain(sql: string, types: string, args: string): Promise<string> {
-  const client = await store.db().pool.connect();
-  try {
-    await client.query(`PREPARE probe(${types}) AS ${sql}`);
-    try {
-      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE probe(${args})`);
-      return rows.map((r) => r['QUERY PLAN']).join('\n');
-    } finally {
-      await client.query('DEALLOCATE probe');
-    }
-  } finally {
-    client.release();
-  }
-}
 
 describe('finding dependents without statistics', () => {
   it('looks dependents up by flow, in the settle and in the timer firing', async () => {
@@ -44,8 +30,8 @@ describe('finding dependents without statistics', () => {
     const ids = rows.map((r) => r.id).join(',');
     const entries = JSON.stringify(rows.map((r) => ({ id: r.id, flow_id: r.flow_id, step_id: 'wait', owner: 'x', status: 'succeeded', output: null, quality: 1, attempt: 1, counted: 1, inc: 1, slots: 1, run: 0 })));
 
-    const settle = await explain(SETTLE_SUCCESSES, 'jsonb, text, int', `'${entries}'::jsonb, 'x', 30000`);
-    const fire = await explain(FIRE_TIMERS, 'uuid[]', `'{${ids}}'::uuid[]`);
+    const settle = await explainPrepared(store.db(), SETTLE_SUCCESSES, 'jsonb, text, int', `'${entries}'::jsonb, 'x', 30000`);
+    const fire = await explainPrepared(store.db(), FIRE_TIMERS, 'uuid[]', `'{${ids}}'::uuid[]`);
     for (const text of [settle, fire]) {
       expect(text).not.toMatch(/Seq Scan on steps/);
       expect(text).toMatch(/Index Scan (using|on) steps_flow_id_step_id_key/);

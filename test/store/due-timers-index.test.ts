@@ -14,6 +14,7 @@ import { planSchema } from '../../src/domain/plan-schema.js';
 import { createFlow } from '../../src/store/flow-creation.js';
 import { DUE_TIMERS, FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
 import { fireDueTimers } from '../../src/store/timer-firing.js';
+import { explainPrepared } from '../helpers/explain-prepared.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
 
 const store = useStoreDatabase();
@@ -24,21 +25,6 @@ async function createFlows(steps: unknown[], count: number): Promise<void> {
     await Promise.all(
       Array.from({ length: Math.min(250, count - i) }, () => createFlow(store.db(), { plan, idempotencyKey: undefined, requestHash: null, createdBy: null, traceId: null, traceparent: null })),
     );
-  }
-}
-
-async function explain(statement: string, types: string, args: string): Promise<string> {
-  const client = await store.db().pool.connect();
-  try {
-    await client.query(`PREPARE probe(${types}) AS ${statement}`);
-    try {
-      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE probe(${args})`);
-      return rows.map((r) => r['QUERY PLAN']).join('\n');
-    } finally {
-      await client.query('DEALLOCATE probe');
-    }
-  } finally {
-    client.release();
   }
 }
 
@@ -53,9 +39,9 @@ describe('the due timers index', () => {
     const { rows: timers } = await store.db().query<{ id: string }>(`UPDATE steps SET run_at = now() - interval '1 second' WHERE due_action = 'timer' RETURNING id`);
     expect(timers).toHaveLength(2000);
 
-    expect(await explain(DUE_TIMERS, 'int, int, int', '500, 1, 0')).toContain('steps_due_timers_idx');
+    expect(await explainPrepared(store.db(), DUE_TIMERS, 'int, int, int', '500, 1, 0')).toContain('steps_due_timers_idx');
     const ids = timers.slice(0, 500).map((t) => t.id).join(',');
-    const fire = await explain(FIRE_TIMERS, 'uuid[]', `'{${ids}}'::uuid[]`);
+    const fire = await explainPrepared(store.db(), FIRE_TIMERS, 'uuid[]', `'{${ids}}'::uuid[]`);
     expect(fire).not.toContain('steps_due_timers_idx');
     expect(fire).toMatch(/Index Scan using steps_pkey on steps s\b/);
 

@@ -1,0 +1,20 @@
+// EXPLAIN of a statement as the service runs it: prepared, then executed with
+// the given arguments (inline SQL literals: EXPLAIN EXECUTE takes no bind
+// parameters), on one pooled connection.
+import type { Database } from '../../src/store/database.js';
+
+/** The plan text of `statement` prepared with parameter `types` and executed with `args`. */
+export async function explainPrepared(db: Database, statement: string, types: string, args: string): Promise<string> {
+  const client = await db.pool.connect();
+  try {
+    await client.query(`PREPARE probe(${types}) AS ${statement}`);
+    try {
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE probe(${args})`);
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await client.query('DEALLOCATE probe');
+    }
+  } finally {
+    client.release();
+  }
+}
