@@ -5,12 +5,10 @@
 // planner read every row of steps instead, for every batch: 27 ms a
 // statement with 10,000 steps, 170 ms with 20,000, in the timers benchmark.
 import { describe, expect, it } from 'vitest';
-import { normalizePlan } from '../../src/domain/plan.js';
-import { planSchema } from '../../src/domain/plan-schema.js';
-import { createFlow } from '../../src/store/flow-creation.js';
 import { FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
 import { SETTLE_SUCCESSES } from '../../src/store/sql/settle-successes.js';
 import { explainPrepared } from '../helpers/explain-prepared.js';
+import { createFlowsOf, PARKED_PAIR } from '../helpers/bulk-flows.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
 
 const store = useStoreDatabase();
@@ -20,12 +18,7 @@ describe('finding dependents without statistics', () => {
   it('looks dependents up by flow, in the settle and in the timer firing', async () => {
     // No statistics on steps, as on a server with autovacuum off (or a burst since the last ANALYZE).
     await store.db().query('ALTER TABLE steps SET (autovacuum_enabled = false)');
-    const plan = normalizePlan(planSchema.parse({ name: 'pair', steps: [{ id: 'wait', kind: 'delay', delayMs: 3_600_000 }, { id: 'next', kind: 'noop', dependsOn: ['wait'] }] }));
-    for (let i = 0; i < FLOWS; i += 250) {
-      await Promise.all(
-        Array.from({ length: 250 }, () => createFlow(store.db(), { plan, idempotencyKey: undefined, requestHash: null, createdBy: null, traceId: null, traceparent: null })),
-      );
-    }
+    await createFlowsOf(store.db(), PARKED_PAIR, FLOWS);
     const { rows } = await store.db().query<{ id: string; flow_id: string }>(`SELECT id, flow_id FROM steps WHERE step_id = 'wait' LIMIT 64`);
     const ids = rows.map((r) => r.id).join(',');
     const entries = JSON.stringify(rows.map((r) => ({ id: r.id, flow_id: r.flow_id, step_id: 'wait', owner: 'x', status: 'succeeded', output: null, quality: 1, attempt: 1, counted: 1, inc: 1, slots: 1, run: 0 })));

@@ -9,33 +9,22 @@
 // - Estimated at a few rows, the partial index made FIRE_TIMERS scan every
 //   parked timer and probe its id list for each: 3-9 s a statement.
 import { describe, expect, it } from 'vitest';
-import { normalizePlan } from '../../src/domain/plan.js';
-import { planSchema } from '../../src/domain/plan-schema.js';
-import { createFlow } from '../../src/store/flow-creation.js';
 import { DUE_TIMERS, FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
 import { fireDueTimers } from '../../src/store/timer-firing.js';
 import { explainPrepared } from '../helpers/explain-prepared.js';
+import { createFlowsOf, PARKED_PAIR } from '../helpers/bulk-flows.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
 
 const store = useStoreDatabase();
-
-async function createFlows(steps: unknown[], count: number): Promise<void> {
-  const plan = normalizePlan(planSchema.parse({ name: 'burst', steps }));
-  for (let i = 0; i < count; i += 250) {
-    await Promise.all(
-      Array.from({ length: Math.min(250, count - i) }, () => createFlow(store.db(), { plan, idempotencyKey: undefined, requestHash: null, createdBy: null, traceId: null, traceparent: null })),
-    );
-  }
-}
 
 describe('the due timers index', () => {
   it('finds due timers past older steps due for an attempt, and the firing goes by id', async () => {
     await store.db().query('ALTER TABLE steps SET (autovacuum_enabled = false)');
     // Released steps due for an attempt, with older run_at than any timer.
-    await createFlows([{ id: 'only', kind: 'noop' }], 1500);
+    await createFlowsOf(store.db(), [{ id: 'only', kind: 'noop' }], 1500);
     await store.db().query(`UPDATE steps SET run_at = now() - interval '1 hour' WHERE due_action = 'attempt'`);
     // 1,000 timers, all due.
-    await createFlows([{ id: 'wait', kind: 'delay', delayMs: 3_600_000 }, { id: 'next', kind: 'noop', dependsOn: ['wait'] }], 1000);
+    await createFlowsOf(store.db(), PARKED_PAIR, 1000);
     const { rows: timers } = await store.db().query<{ id: string }>(`UPDATE steps SET run_at = now() - interval '1 second' WHERE due_action = 'timer' RETURNING id`);
     expect(timers).toHaveLength(1000);
 

@@ -6,25 +6,14 @@
 // timers benchmark had 20,000 steps.
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { normalizePlan } from '../../src/domain/plan.js';
-import { planSchema } from '../../src/domain/plan-schema.js';
-import { createFlow } from '../../src/store/flow-creation.js';
 import { FINISH_ALL } from '../../src/store/flow-writes.js';
 import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
 import { FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
 import { SETTLE_SUCCESSES } from '../../src/store/sql/settle-successes.js';
+import { createFlowsOf, PARKED_PAIR } from '../helpers/bulk-flows.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
 
 const store = useStoreDatabase();
-
-async function createFlows(count: number): Promise<void> {
-  const plan = normalizePlan(planSchema.parse({ name: 'burst', steps: [{ id: 'wait', kind: 'delay', delayMs: 3_600_000 }, { id: 'next', kind: 'noop', dependsOn: ['wait'] }] }));
-  for (let i = 0; i < count; i += 250) {
-    await Promise.all(
-      Array.from({ length: Math.min(250, count - i) }, () => createFlow(store.db(), { plan, idempotencyKey: undefined, requestHash: null, createdBy: null, traceId: null, traceparent: null })),
-    );
-  }
-}
 
 async function waitSteps(limit: number): Promise<{ id: string; flow_id: string }[]> {
   return (await store.db().query<{ id: string; flow_id: string }>(`SELECT id, flow_id FROM steps WHERE step_id = 'wait' ORDER BY id LIMIT $1`, [limit])).rows;
@@ -50,7 +39,7 @@ async function planText(client: pg.PoolClient, execute: string): Promise<string>
 describe('hot statements under plans made while steps was small', () => {
   it('still look their rows up by index', async () => {
     await store.db().query('ALTER TABLE steps SET (autovacuum_enabled = false)');
-    await createFlows(250);
+    await createFlowsOf(store.db(), PARKED_PAIR, 250);
     const client = await store.db().pool.connect();
     try {
       // Generic plans, made and cached now, while steps holds 500 rows (the settle's guard, an owner nobody holds, keeps it a no-op).
@@ -66,7 +55,7 @@ describe('hot statements under plans made while steps was small', () => {
       await client.query(`EXECUTE fire('{${small.map((r) => r.id).join(',')}}'::uuid[])`);
       await client.query(`EXECUTE finish(${finishArgs(small)})`);
 
-      await createFlows(3000);
+      await createFlowsOf(store.db(), PARKED_PAIR, 3000);
       const rows = await waitSteps(64);
       await client.query(`UPDATE steps SET run_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
       const plans = {

@@ -11,11 +11,8 @@
 // so the executor needs no second query.
 //
 // The claimed rows are found again by `id = ANY(...)` through the primary
-// key. A plain join on due.id let a plan made while steps was small (a
-// prepared statement's generic plan, kept until the table's next ANALYZE,
-// never with autovacuum off) join them to a sequential scan of every step:
-// 160 ms a claim with 20,000 steps. The hot statements that update rows
-// listed in a parameter (settle, retries, flows) do the same (listed-ids.ts).
+// key, for the reason in listed-ids.ts: with a join on due.id alone, a plan
+// made while steps was small scanned every step, 160 ms a claim with 20,000.
 import { STEP_COLUMNS } from '../step-row.js';
 
 export const CLAIM_DUE_STEPS = `

@@ -31,7 +31,7 @@ settled AS (
          completion_order = CASE WHEN i.status = 'succeeded' THEN nextval('step_completion_order_seq') END,
          updated_at = now()
     FROM i
-   -- By id through the primary key, even under a plan made while steps was small (see CLAIM_DUE_STEPS).
+   -- By id through the primary key, even under a plan made while steps was small (see listed-ids.ts).
    WHERE s.id = ANY(ARRAY(SELECT id FROM i)) AND s.id = i.id
      AND CASE WHEN i.owner IS NULL THEN s.status IN ('running', 'waiting', 'scheduled') ELSE s.lease_owner = i.owner AND s.run = i.run END
   RETURNING s.id, s.flow_id, s.step_id, i.slots
