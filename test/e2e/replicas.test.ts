@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../helpers/service-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { startEffectStub } from '../helpers/effect-stub.js';
+import { startEffectStub, type EffectStub } from '../helpers/effect-stub.js';
 import { flowsWithSeqGaps, query, relaxStubBreaker, SERVICE_ENV, share, sequentialPlan, service, submitAll, waitTerminal } from './durability-helpers.js';
 
 const FLOWS = 300;
@@ -19,19 +19,30 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** The replica whose executor holds the most step leases now (owners are `host:pid:random`). */
-async function busiestReplica(url: string, replicas: ServiceProcess[]): Promise<ServiceProcess> {
-  for (let i = 0; i < 50; i++) {
+/**
+ * The replica with the most deliveries in flight at the stub now, by the lease owner (`host:pid:random`)
+ * of each delivered step. Killing it cuts those deliveries off, so the kill interrupts real work. A
+ * replica picked by its leases alone may hold only steps it has not sent yet (say, during a pause of its
+ * event loop); then nothing it delivered is delivered again, and the test proves nothing.
+ */
+async function replicaWithDeliveriesInFlight(url: string, stub: EffectStub, replicas: ServiceProcess[]): Promise<ServiceProcess> {
+  for (let i = 0; i < 250; i++) {
+    const keys = stub.inFlightKeys();
     const rows = await query<{ owner: string; n: number }>(
       url,
-      `SELECT lease_owner AS owner, count(*)::int AS n FROM steps WHERE lease_owner IS NOT NULL AND lease_expires_at > now() GROUP BY 1 ORDER BY 2 DESC LIMIT 1`,
+      `SELECT s.lease_owner AS owner, count(*)::int AS n
+         FROM unnest($1::text[]) AS k(key)
+         JOIN steps s ON s.flow_id = split_part(k.key, ':', 1)::uuid AND s.step_id = split_part(k.key, ':', 2)
+        WHERE s.lease_owner IS NOT NULL AND s.lease_expires_at > now()
+        GROUP BY 1 ORDER BY 2 DESC LIMIT 1`,
+      [keys],
     );
     const pid = Number(rows[0]?.owner.split(':')[1]);
     const busiest = replicas.find((r) => r.child.pid === pid);
-    if (busiest && rows[0]!.n >= 5) return busiest;
-    await new Promise((r) => setTimeout(r, 20));
+    if (busiest && rows[0]!.n >= 3) return busiest;
+    await new Promise((r) => setTimeout(r, 4));
   }
-  throw new Error('no replica held 5 leases within 1 s');
+  throw new Error('no replica had 3 deliveries in flight at the stub within about 5 s');
 }
 
 describe('replicas', () => {
@@ -45,11 +56,11 @@ describe('replicas', () => {
     const plans = Array.from({ length: FLOWS }, (_, i) => sequentialPlan(`replica-${i}`, stub.url, STEPS));
     const ids = await submitAll(() => replicas[turn++ % replicas.length]!.baseUrl, plans);
 
-    // Kill the replica holding the most leases once it is busy: steps it holds stay leased until LEASE_MS
+    // Kill a replica while it has deliveries in flight: the steps it holds stay leased until LEASE_MS
     // passes. (Whichever replica claims first keeps its flows, the next step being claimed by the
     // transaction that completes the previous one, so a replica picked blindly may be idle.)
     await new Promise((r) => setTimeout(r, 500));
-    const victim = await busiestReplica(database.url, replicas);
+    const victim = await replicaWithDeliveriesInFlight(database.url, stub, replicas);
     const killedAt = Date.now();
     victim.kill('SIGKILL');
     await victim.exited;

@@ -21,6 +21,8 @@ export interface EffectStub {
   effects: Map<string, number>;
   /** Deliveries of the same key that were in flight at the same time. */
   overlaps: { key: string; a: Delivery; b: Delivery }[];
+  /** Keys with a delivery received and not yet answered or cut off. */
+  inFlightKeys(): string[];
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startEffectStub(options: EffectStubOptions = {}): Promise<
     deliveries,
     effects,
     overlaps,
+    inFlightKeys: () => [...inFlight].filter(([, running]) => running.length > 0).map(([key]) => key),
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();
