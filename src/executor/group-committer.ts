@@ -72,7 +72,7 @@ export function createGroupCommitter(options: GroupCommitterOptions) {
         }
         await finishAll(client, [...txs.values()]);
         return out;
-      });
+      }, { genericPlans: true });
       for (const tx of txs.values()) {
         options.db.facts.emit(tx.facts);
         for (const hook of tx.afterCommit) hook();

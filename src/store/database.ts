@@ -25,6 +25,22 @@ export interface DatabaseOptions {
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
+export interface TransactionOptions {
+  /**
+   * The transaction's prepared statements run on their generic plans, made
+   * once per connection, instead of being planned again at every execution.
+   * For the executor's batch statements: left to itself, PostgreSQL keeps
+   * planning each of them anew (their generic plans are estimated dearer),
+   * 0.5-2.3 ms of a backend's time per execution, with no better plan to
+   * show for it: they find their rows by index whatever the plan (see
+   * test/store/small-table-plans.test.ts). Set with the BEGIN, in the same
+   * round trip, and undone at its end.
+   */
+  genericPlans?: boolean;
+}
+
+const BEGIN_WITH_GENERIC_PLANS = 'BEGIN; SET LOCAL plan_cache_mode = force_generic_plan';
+
 function createPrisma(pool: pg.Pool, retry: RetryDeps) {
   const base = new PrismaClient({ adapter: new PrismaPg(pool) });
   return base.$extends({
@@ -71,8 +87,10 @@ export function createDatabase(options: DatabaseOptions) {
   /**
    * Runs `fn` in a transaction; the whole transaction is retried when it fails
    * transiently, so `fn` must only touch the database through `client`.
+   * `genericPlans`: see TransactionOptions.
    */
-  function transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  function transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
+    const begin = txOptions.genericPlans ? BEGIN_WITH_GENERIC_PLANS : 'BEGIN';
     return retryTransient(async () => {
       const client = await pool.connect();
       let broken: Error | undefined;
@@ -82,7 +100,7 @@ export function createDatabase(options: DatabaseOptions) {
       const lost = (error: Error) => (broken = error);
       client.on('error', lost);
       try {
-        await client.query('BEGIN');
+        await client.query(begin);
         const result = await fn(client);
         await client.query('COMMIT');
         return result;

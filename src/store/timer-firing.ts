@@ -70,7 +70,7 @@ export async function fireDueTimers(db: Database, executedBy: string, limit: num
       if (tx) noteDelayParked(tx, p.stepId, p.delayMs);
     }
     await finishAll(client, [...txs.values()]);
-  });
+  }, { genericPlans: true });
   const committedAt = Date.now();
   for (const tx of txs.values()) {
     db.facts.emit(tx.facts);
