@@ -30,7 +30,13 @@ describe('metrics', () => {
     expect([ok.body.status, bad.body.status]).toEqual(['completed', 'failed']);
     await h.app.inject({ method: 'POST', url: '/v1/errors/analyze', payload: { message: 'connection refused' } });
 
-    const after = await scrape();
+    // A flow's counters move once its executor has seen the commit; a waiting client may be answered
+    // first (told by a NOTIFY on another connection), so the scrape waits for both flows, briefly.
+    let after = await scrape();
+    for (let i = 0; i < 100 && valueOf(after, 'rebound_flows_total', { status: 'failed' }) === valueOf(before, 'rebound_flows_total', { status: 'failed' }); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = await scrape();
+    }
     const delta = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
     expect(delta('rebound_flows_total', { status: 'completed' })).toBe(1);
     expect(delta('rebound_flows_total', { status: 'failed' })).toBe(1);
