@@ -108,22 +108,48 @@ export function compileExpression(body: string, path = '', limits: ExpressionLim
   return compiled;
 }
 
-/** Every expression inside `value`, with its path relative to `basePath`. */
-export function* findExpressions(value: unknown, basePath: string): Generator<{ path: string; body: string }> {
-  const body = expressionBody(value);
-  if (body !== undefined) {
-    yield { path: basePath, body };
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) yield* findExpressions(item, `${basePath}[${i}]`);
-  } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) yield* findExpressions(item, `${basePath}.${key}`);
-  }
+/**
+ * Every expression inside `value`, with its path relative to `basePath`. A
+ * path is only formatted for an expression found: plans are walked at every
+ * submission, and most of their values hold none.
+ */
+export function findExpressions(value: unknown, basePath: string): { path: string; body: string }[] {
+  const found: { path: string; body: string }[] = [];
+  /** Keys (object members) and indexes (array items) from `value` down to the node walked. */
+  const trail: (string | number)[] = [];
+  const walk = (node: unknown): void => {
+    const body = expressionBody(node);
+    if (body !== undefined) {
+      found.push({ path: basePath + trail.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join(''), body });
+      return;
+    }
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        trail.push(i);
+        walk(node[i]);
+        trail.pop();
+      }
+    } else if (node !== null && typeof node === 'object') {
+      for (const key of Object.keys(node)) {
+        trail.push(key);
+        walk((node as Record<string, unknown>)[key]);
+        trail.pop();
+      }
+    }
+  };
+  walk(value);
+  return found;
 }
 
+/** Whether any expression is inside `value` (every attempt asks, before rendering its action). */
 export function containsExpression(value: unknown): boolean {
-  return !findExpressions(value, '').next().done;
+  if (typeof value === 'string') return EXPRESSION.test(value);
+  if (Array.isArray(value)) {
+    for (const item of value) if (containsExpression(item)) return true;
+  } else if (value !== null && typeof value === 'object') {
+    for (const key of Object.keys(value)) if (containsExpression((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
 }
 
 function toBindings(b: ExpressionBindings): Record<string, unknown> {

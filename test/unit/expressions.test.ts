@@ -49,6 +49,31 @@ describe('expressionBody / findExpressions / containsExpression', () => {
     expect(containsExpression(value)).toBe(true);
     expect(containsExpression({ a: ['plain', 1, null, { b: '{ %x% }' }] })).toBe(false);
   });
+
+  it('agrees with a plain recursive walk on generated values, paths and order included', () => {
+    /** The reference: the path of every node formatted on the way down. */
+    const reference = (value: unknown, path: string): { path: string; body: string }[] => {
+      const body = expressionBody(value);
+      if (body !== undefined) return [{ path, body }];
+      if (Array.isArray(value)) return value.flatMap((item, i) => reference(item, `${path}[${i}]`));
+      if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([key, item]) => reference(item, `${path}.${key}`));
+      return [];
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const generate = (depth: number): unknown => {
+      const r = random();
+      if (depth === 0 || r < 0.3) return [`{% ${Math.floor(random() * 9)} %}`, 'plain', 42, null, true, '{%%}', ' {% 1 %}'][Math.floor(random() * 7)];
+      if (r < 0.6) return Array.from({ length: Math.floor(random() * 4) }, () => generate(depth - 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, (_, i) => [['a', 'b.c', 'd e', ''][i]!, generate(depth - 1)]));
+    };
+    for (let i = 0; i < 500; i++) {
+      const value = generate(5);
+      const expected = reference(value, '$.x');
+      expect(findExpressions(value, '$.x')).toEqual(expected);
+      expect(containsExpression(value)).toBe(expected.length > 0);
+    }
+  });
 });
 
 describe('compileExpression', () => {

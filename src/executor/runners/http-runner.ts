@@ -10,6 +10,7 @@ import type { Failure } from '../../domain/classifier.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../../domain/json-text.js';
 import type { HttpRequestSpec } from '../../domain/plan-schema.js';
 import { urlParts } from '../../domain/url-parts.js';
+import { AttemptDeadline } from './attempt-deadline.js';
 
 /** Largest response body accepted, in bytes (1 MiB). */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -170,9 +171,9 @@ export async function runHttpAttempt(agent: Dispatcher, attempt: HttpAttempt): P
 
   const refused = literalRefusal(attempt.policy, spec.url);
   if (refused) return { ok: false, failure: { source: 'policy', message: refused, code: ADDRESS_REFUSED, retryable: false } };
-  const signal = AbortSignal.timeout(attempt.timeoutMs);
+  const deadline = new AttemptDeadline(attempt.timeoutMs);
   try {
-    const res = await request(spec.url, { method: spec.method, headers, body, signal, dispatcher: agent });
+    const res = await request(spec.url, { method: spec.method, headers, body, signal: deadline, dispatcher: agent });
     const raw = await readBody(res.body);
     const responseHeaders = flattenHeaders(res.headers);
     const output: HttpOutput = { status: res.statusCode, headers: responseHeaders, body: decodeBody(raw, responseHeaders['content-type']) };
@@ -190,11 +191,13 @@ export async function runHttpAttempt(agent: Dispatcher, attempt: HttpAttempt): P
       },
     };
   } catch (error) {
-    if (signal.aborted) return { ok: false, failure: { source: 'timeout', message: `timeout after ${attempt.timeoutMs} ms`, code: 'ETIMEDOUT' } };
+    if (deadline.aborted) return { ok: false, failure: { source: 'timeout', message: `timeout after ${attempt.timeoutMs} ms`, code: 'ETIMEDOUT' } };
     if (error instanceof BodyTooLargeError) return { ok: false, failure: { source: 'http', message: error.message, code: 'RESPONSE_TOO_LARGE', retryable: false, hintType: 'validation' } };
     const e = error as { message?: string; code?: string; cause?: { code?: string; message?: string } };
     const code = e.cause?.code ?? e.code ?? 'ENETWORK';
     if (code === ADDRESS_REFUSED) return { ok: false, failure: { source: 'policy', message: e.cause?.message ?? e.message ?? 'address refused', code, retryable: false } };
     return { ok: false, failure: { source: 'network', message: e.cause?.message ?? e.message ?? 'network error', code } };
+  } finally {
+    deadline.clear();
   }
 }
