@@ -1,6 +1,6 @@
 // An http attempt's timeoutMs bounds the whole attempt, the answer's body
 // included, and an attempt that ends leaves no timer of its own behind.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttemptDeadline } from '../../src/executor/runners/attempt-deadline.js';
 import { createHttpAgent, runHttpAttempt } from '../../src/executor/runners/http-runner.js';
@@ -8,7 +8,7 @@ import { createHttpAgent, runHttpAttempt } from '../../src/executor/runners/http
 let server: Server;
 let base: string;
 const agent = createHttpAgent();
-const open = new Set<import('node:http').ServerResponse>();
+const open = new Set<ServerResponse>();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 function attempt(path: string, timeoutMs: number) {
-  return runHttpAttempt(agent, { request: { method: 'GET', url: `${base}${path}` } as never, timeoutMs, idempotencyKey: 'k', attempt: 1, now: Date.now });
+  return runHttpAttempt(agent, { request: { method: 'GET', url: `${base}${path}` }, timeoutMs, idempotencyKey: 'k', attempt: 1, now: Date.now });
 }
 
 describe('the deadline of an http attempt', () => {
