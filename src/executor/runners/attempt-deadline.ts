@@ -10,6 +10,7 @@ export class AttemptDeadline extends EventEmitter {
   aborted = false;
   private readonly timer: NodeJS.Timeout;
 
+  /** `ms`: the attempt's timeout, in milliseconds, from now. */
   constructor(ms: number) {
     super();
     this.timer = setTimeout(() => {
