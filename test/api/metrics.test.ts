@@ -31,7 +31,8 @@ describe('metrics', () => {
     await h.app.inject({ method: 'POST', url: '/v1/errors/analyze', payload: { message: 'connection refused' } });
 
     // A flow's counters move once its executor has seen the commit; a waiting client may be answered
-    // first (told by a NOTIFY on another connection), so the scrape waits for both flows, briefly.
+    // first (told by a NOTIFY on another connection), so the scrape waits, briefly, until the last
+    // flow (the failed one) is counted.
     let after = await scrape();
     for (let i = 0; i < 100 && valueOf(after, 'rebound_flows_total', { status: 'failed' }) === valueOf(before, 'rebound_flows_total', { status: 'failed' }); i++) {
       await new Promise((r) => setTimeout(r, 20));

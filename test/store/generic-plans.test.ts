@@ -1,7 +1,6 @@
 // The executor's batch transactions run their prepared statements on generic
 // plans (TransactionOptions.genericPlans): set with the BEGIN, undone at the
 // transaction's end, and asked for by the group commit and the timer firing.
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createGroupCommitter } from '../../src/executor/group-committer.js';
 import { createLogger } from '../../src/logger.js';
@@ -57,7 +56,6 @@ describe('generic plans in batch transactions', () => {
 
   it('are what the group commit and the timer firing run on', async () => {
     const db = store.db();
-    const name = `generic-${randomUUID().slice(0, 8)}`;
     await createFlowsOf(db, PARKED_PAIR, 1);
     const { rows } = await db.query<{ flowId: string }>(`SELECT flow_id AS "flowId" FROM steps WHERE step_id = 'wait' ORDER BY id DESC LIMIT 1`);
     const flowId = rows[0]!.flowId;
@@ -69,7 +67,7 @@ describe('generic plans in batch transactions', () => {
     await db.query(`UPDATE steps SET run_at = now() - interval '1 second' WHERE flow_id = $1 AND step_id = 'wait'`, [flowId]);
     const asked: TransactionOptions[] = [];
     const recording: Database = { ...db, transaction: (fn, options) => (asked.push(options ?? {}), db.transaction(fn, options)) };
-    const fired = await fireDueTimers(recording, name, 500);
+    const fired = await fireDueTimers(recording, 'generic-plans-test', 500);
     expect(fired.fired).toBe(1);
     expect(asked).toEqual([{ genericPlans: true }]);
   });
