@@ -122,7 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     analysis: createAnalyzeService({
       registry: deps.registry,
       frequency: deps.frequency,
-      onClassified: (errorType, severity) => deps.metrics.errorsClassifiedTotal.inc({ error_type: errorType, severity }),
+      onClassified: (errorType, severity) => deps.metrics.errorsClassified.inc(errorType, severity),
     }),
     patterns: createPatternService({ db: deps.db }),
   });

@@ -5,6 +5,8 @@
 // Gauges of shared state are read from Postgres at scrape time (cached for a
 // second), so every replica reports the same.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BoundHistogram } from './bound-histogram.js';
+import { deferredCounter } from './deferred-counter.js';
 import type { TransitionFact } from './store/transition-facts.js';
 
 /** What the scrape-time gauges read. */
@@ -37,7 +39,7 @@ export function createMetrics(options: { shared?: SharedStateSource; inflight?: 
 
   const m = {
     registry,
-    httpRequestDuration: new Histogram({
+    httpRequestDuration: new BoundHistogram({
       name: 'rebound_http_request_duration_seconds',
       help: 'API request latency, by method, route template and status code.',
       labelNames: ['method', 'route', 'status'] as const,
@@ -55,7 +57,7 @@ export function createMetrics(options: { shared?: SharedStateSource; inflight?: 
       registers,
     }),
     recoveryDuration: new Histogram({ name: 'rebound_recovery_duration_seconds', help: 'Recovery episode duration, first failure to resolution.', labelNames: ['strategy'] as const, buckets: SECONDS, registers }),
-    errorsClassifiedTotal: new Counter({ name: 'rebound_errors_classified_total', help: 'Errors classified (failed attempts and analyze requests).', labelNames: ['error_type', 'severity'] as const, registers }),
+    errorsClassified: deferredCounter({ name: 'rebound_errors_classified_total', help: 'Errors classified (failed attempts and analyze requests).', labelNames: ['error_type', 'severity'] as const, registers }),
     circuitTransitionsTotal: new Counter({ name: 'rebound_circuit_transitions_total', help: 'Circuit breaker state changes made by this process.', labelNames: ['key', 'to'] as const, registers }),
     executorLag: new Histogram({
       name: 'rebound_executor_lag_seconds',
@@ -131,7 +133,7 @@ export function createMetrics(options: { shared?: SharedStateSource; inflight?: 
             m.recoveryDuration.observe({ strategy: f.strategy }, f.durationMs / 1000);
             break;
           case 'classified':
-            m.errorsClassifiedTotal.inc({ error_type: f.errorType, severity: f.severity });
+            m.errorsClassified.inc(f.errorType, f.severity);
             break;
           case 'circuit':
             m.circuitTransitionsTotal.inc({ key: f.key, to: f.to });

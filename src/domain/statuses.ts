@@ -59,3 +59,12 @@ export type EscalationAction = (typeof ESCALATION_ACTIONS)[number];
 
 export const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
 export type CircuitState = (typeof CIRCUIT_STATES)[number];
+
+/**
+ * The member of `values` equal to `value`: the source's own (internalized)
+ * constant instead of a copy read from outside, or `value` if none is equal.
+ */
+export function canonical<T extends string>(values: readonly T[], value: T): T {
+  for (const v of values) if (v === value) return v;
+  return value;
+}

@@ -2,7 +2,7 @@
 // into an RE2 set. Reloaded when the registry version changes: on NOTIFY
 // (fast) and by a version check every second (safety net), so every replica
 // sees a change within about a second.
-import { compilePatternSet, EMPTY_PATTERN_SET, type ErrorPatternDefinition, type PatternSet } from '../domain/pattern-set.js';
+import { compilePatternSet, EMPTY_PATTERN_SET, withCanonicalNames, type ErrorPatternDefinition, type PatternSet } from '../domain/pattern-set.js';
 import { checkRegex } from '../domain/plan-validation.js';
 import type { Notifier } from '../executor/notifier.js';
 import type { Logger } from '../logger.js';
@@ -31,11 +31,13 @@ export function createPatternRegistry({ db, notifier, logger, checkIntervalMs = 
               recommended_strategy AS "recommendedStrategy", priority, enabled
          FROM error_patterns WHERE enabled`,
     );
-    const valid = rows.filter((p) => {
-      const problem = checkRegex(p.regex);
-      if (problem) logger.warn({ patternId: p.id, problem }, 'skipping an error pattern RE2 cannot compile');
-      return !problem;
-    });
+    const valid = rows
+      .filter((p) => {
+        const problem = checkRegex(p.regex);
+        if (problem) logger.warn({ patternId: p.id, problem }, 'skipping an error pattern RE2 cannot compile');
+        return !problem;
+      })
+      .map(withCanonicalNames);
     set = compilePatternSet(valid);
     loadedVersion = version;
     logger.debug({ version, patterns: valid.length }, 'error patterns loaded');
