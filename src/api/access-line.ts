@@ -4,18 +4,20 @@
 // redaction and object walk: through pino the line was about 8 % of a
 // request on the hottest route (bench/README.md, "Error analysis").
 //
-// The lines of one event-loop turn reach the destination as one write, at
-// the turn's end (setImmediate). The destination measures its whole pending
-// buffer on every write, so one write per line cost more than building the
-// line (bench/README.md, "Error analysis").
+// Lines reach the destination in batches of about 4 KiB, or within
+// ACCESS_FLUSH_MS of the first line of a smaller batch. The destination
+// measures its whole pending buffer on every write, so one write per line
+// cost more than building the line (bench/README.md, "Error analysis").
 import { isoTimeOncePerMs, LOG_BASE, destinationOf, type Logger } from '../logger.js';
 
 /** pino's number for the info level. */
 const INFO = 30;
 const BASE = JSON.stringify(LOG_BASE).slice(1, -1);
 const str = JSON.stringify as (value: string) => string;
-/** Pending text written at once, in characters, without waiting for the turn's end. */
-const FLUSH_AT_CHARS = 16 * 1024;
+/** Pending text written at once, in characters. */
+const FLUSH_AT_CHARS = 4096;
+/** Longest a line waits for its batch, in ms. */
+export const ACCESS_FLUSH_MS = 50;
 
 export type AccessLine = (reqId: string, method: string, url: string, statusCode: number, ms: number) => void;
 
@@ -55,7 +57,7 @@ export function accessLineWriter(logger: Logger): AccessLine {
       destination.write(text);
     },
   };
-  const flushAtTurnEnd = () => pending.flush();
+  const flushLater = () => pending.flush();
   flushAllOnExit();
   return (reqId, method, url, statusCode, ms) => {
     if (!logger.isLevelEnabled('info')) return;
@@ -64,7 +66,7 @@ export function accessLineWriter(logger: Logger): AccessLine {
     if (!scheduled) {
       scheduled = true;
       unflushed.add(pending);
-      setImmediate(flushAtTurnEnd);
+      setTimeout(flushLater, ACCESS_FLUSH_MS).unref();
     }
   };
 }

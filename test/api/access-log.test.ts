@@ -6,12 +6,12 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessLineWriter } from '../../src/api/access-line.js';
+import { ACCESS_FLUSH_MS, accessLineWriter } from '../../src/api/access-line.js';
 import { createLogger } from '../../src/logger.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
-const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
+const flushed = () => new Promise((resolve) => setTimeout(resolve, ACCESS_FLUSH_MS + 20));
 const lines: Record<string, unknown>[] = [];
 const sink = () =>
   new Writable({
@@ -35,7 +35,7 @@ describe('access log', () => {
     lines.length = 0;
     const res = await h.app.inject({ method: 'GET', url: '/v1/flows/not-a-uuid', headers: { 'x-request-id': 'req-access-1', authorization: 'Bearer sk_secret' } });
     expect(res.statusCode).toBe(400);
-    await endOfTurn();
+    await flushed();
     const access = lines.filter((l) => l.msg === 'request completed');
     expect(access).toHaveLength(1);
     expect(access[0]).toMatchObject({ level: 30, service: 'rebound', reqId: 'req-access-1', method: 'GET', url: '/v1/flows/not-a-uuid', statusCode: 400 });
@@ -53,13 +53,13 @@ describe('access log', () => {
       },
     });
     accessLineWriter(createLogger('warn', destination))('r-1', 'GET', '/x', 200, 1);
-    await endOfTurn();
+    await flushed();
     expect(out).toEqual([]);
 
     const logger = createLogger('info', destination);
     const url = '/v1/flows?name="a\\b"\u0001\ud800';
     accessLineWriter(logger)('r-2', 'POST', url, 201, 12.345);
-    await endOfTurn();
+    await flushed();
     logger.info({ reqId: 'r-2', method: 'POST', url, statusCode: 201, ms: 12.3 }, 'request completed');
     expect(out).toHaveLength(2);
     const [ours, pinos] = out.map((l) => l.replace(/"time":"[^"]+"/, '"time":"T"'));
@@ -67,7 +67,7 @@ describe('access log', () => {
     expect(JSON.parse(out[0]!)).toMatchObject({ level: 30, service: 'rebound', url, ms: 12.3 });
   });
 
-  it('writes the lines of one event-loop turn in one write, and escapes ids and methods it does not make', async () => {
+  it('writes lines in one batch within ACCESS_FLUSH_MS, at once when the batch reaches 4 KiB, and escapes ids and methods it does not make', async () => {
     const out: string[] = [];
     const destination = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -80,7 +80,7 @@ describe('access log', () => {
     write('id "quoted"\n', 'BREW"', '/b', 418, 2);
     write('r-3', 'DELETE', '/c', 204, 3);
     expect(out).toEqual([]);
-    await endOfTurn();
+    await flushed();
     expect(out).toHaveLength(1);
     const lines = out[0]!.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => [l.reqId, l.method, l.url, l.statusCode])).toEqual([
@@ -89,11 +89,15 @@ describe('access log', () => {
       ['r-3', 'DELETE', '/c', 204],
     ]);
     write('r-4', 'GET', '/d', 200, 1);
-    await endOfTurn();
+    await flushed();
     expect(out).toHaveLength(2);
+    for (let i = 0; i < 40; i++) write(`r-${i}`, 'GET', '/e', 200, 1);
+    expect(out.length).toBeGreaterThanOrEqual(3);
+    await flushed();
+    expect(out.join('').trimEnd().split('\n')).toHaveLength(4 + 40);
   });
 
-  it('writes the lines of a turn before the process exits in that same turn', async () => {
+  it('writes pending lines before the process exits', async () => {
     const fixture = fileURLToPath(new URL('./fixtures/access-line-then-exit.ts', import.meta.url));
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fixture], { timeout: 20_000 });
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
