@@ -4,7 +4,7 @@
 // length and result size. Regex literals run on RE2 (linear time).
 import jsonata from 'jsonata';
 import RE2 from 're2';
-import { jsonDepth, MAX_JSON_DEPTH, storableJson } from './json-text.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan, storableJson } from './json-text.js';
 
 const EXPRESSION = /^\{%([\s\S]*)%\}$/;
 
@@ -204,7 +204,7 @@ export async function renderTemplate<T>(
   if (Buffer.byteLength(json) > limits.resultBytes) {
     throw new ExpressionError(path, `expression results exceed ${limits.resultBytes} bytes`);
   }
-  if (jsonDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+  if (nestedDeeperThan(json, MAX_JSON_DEPTH)) {
     throw new ExpressionError(path, `expression results are nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   // Results are stored (outputs, patched definitions): text Postgres cannot hold becomes U+FFFD.

@@ -1,7 +1,7 @@
 // JSON text Postgres can store: escapes it refuses become U+FFFD, literal
 // backslashes and valid surrogate pairs stay as they are.
 import { describe, expect, it } from 'vitest';
-import { hasUnstorableEscape, jsonDepth, storableJson, storableText } from '../../src/domain/json-text.js';
+import { hasUnstorableEscape, jsonDepth, nestedDeeperThan, storableJson, storableText } from '../../src/domain/json-text.js';
 
 describe('storable JSON text', () => {
   it.each([
@@ -31,5 +31,16 @@ describe('storable JSON text', () => {
   it('jsonDepth skips strings and stops early past the limit', () => {
     expect(jsonDepth('{"a":[1,{"b":"[[[["}]}')).toBe(3);
     expect(jsonDepth('['.repeat(1000), 100)).toBe(101);
+  });
+
+  it('nestedDeeperThan agrees with jsonDepth, brackets inside strings and escaped quotes included', () => {
+    let seed = 11;
+    const random = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    const pieces = ['{', '}', '[', ']', '"', '\\"', '\\\\', 'a', ',', ':', '"[[{"', '1'];
+    const texts = ['', '{}', '{"ok":true}', '['.repeat(101), '['.repeat(100), `"${'['.repeat(300)}"`, `[${'{},'.repeat(200)}{}]`];
+    for (let i = 0; i < 2000; i++) texts.push(Array.from({ length: random(60) }, () => pieces[random(pieces.length)]).join(''));
+    for (const text of texts) {
+      for (const limit of [0, 1, 2, 3, 5, 100]) expect(nestedDeeperThan(text, limit), `${text} at ${limit}`).toBe(jsonDepth(text) > limit);
+    }
   });
 });

@@ -12,11 +12,9 @@ const str = JSON.stringify as (value: string) => string;
 export function analysisJson(a: AnalysisView): string {
   const p = a.pattern;
   const pattern = p === null ? 'null' : `{"id":${str(p.id)},"name":${str(p.name)},"priority":${p.priority}}`;
-  let reasons = '';
-  for (let i = 0; i < a.reasons.length; i++) reasons += (i === 0 ? '' : ',') + str(a.reasons[i]!);
   return (
     `{"errorType":"${a.errorType}","severity":"${a.severity}","retryable":${a.retryable},"recommendedStrategy":"${a.recommendedStrategy}",` +
     `"pattern":${pattern},"occurrences":{"pattern":${a.occurrences.pattern},"component":${a.occurrences.component}},` +
-    `"escalate":${a.escalate},"reasons":[${reasons}]}`
+    `"escalate":${a.escalate},"reasons":${JSON.stringify(a.reasons)}}`
   );
 }

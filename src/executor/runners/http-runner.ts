@@ -7,7 +7,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { AddressPolicy } from '../../domain/address-policy.js';
 import { parseRetryAfter } from '../../domain/backoff.js';
 import type { Failure } from '../../domain/classifier.js';
-import { jsonDepth, MAX_JSON_DEPTH } from '../../domain/json-text.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../../domain/json-text.js';
 import type { HttpRequestSpec } from '../../domain/plan-schema.js';
 import { urlParts } from '../../domain/url-parts.js';
 import { AttemptDeadline } from './attempt-deadline.js';
@@ -119,7 +119,7 @@ async function readBody(body: Dispatcher.ResponseData['body']): Promise<Buffer> 
 function decodeBody(raw: Buffer, contentType: string | undefined): unknown {
   if (raw.length === 0) return null;
   const text = raw.toString('utf8');
-  if (contentType && /[/+]json\b/i.test(contentType) && jsonDepth(text, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH) {
+  if (contentType && /[/+]json\b/i.test(contentType) && !nestedDeeperThan(text, MAX_JSON_DEPTH)) {
     try {
       return JSON.parse(text);
     } catch {
