@@ -11,24 +11,45 @@ export interface DeferredCounter<L extends string> {
   inc(...values: string[]): void;
 }
 
+/** Tallies by first label value, then the next, ...; a leaf holds its values and count. */
+interface Tally {
+  values: string[];
+  count: number;
+}
+type Level = Map<string, Level | Tally>;
+
 export function deferredCounter<L extends string>(configuration: Omit<CounterConfiguration<L>, 'collect'>): DeferredCounter<L> {
-  const pending = new Map<string, { values: string[]; count: number }>();
   const labelNames = configuration.labelNames ?? [];
+  let tallies: Level = new Map();
+  const leaves: Tally[] = [];
   const counter = new Counter<L>({
     ...configuration,
     collect() {
-      for (const { values, count } of pending.values()) this.labels(...values).inc(count);
-      pending.clear();
+      for (const { values, count } of leaves) this.labels(...values).inc(count);
+      tallies = new Map();
+      leaves.length = 0;
     },
   });
   return {
     counter,
     inc(...values) {
       if (values.length !== labelNames.length) throw new Error(`${configuration.name}: expected ${labelNames.length} label values`);
-      const key = values.join('\u0000');
-      const tally = pending.get(key);
+      // Nested maps instead of one joined key: the label values are usually
+      // constants whose hashes V8 keeps, and nothing is allocated per call.
+      let level = tallies;
+      for (let i = 0; i < values.length - 1; i++) {
+        let next = level.get(values[i]!) as Level | undefined;
+        if (!next) level.set(values[i]!, (next = new Map()));
+        level = next;
+      }
+      const last = values[values.length - 1] ?? '';
+      const tally = level.get(last) as Tally | undefined;
       if (tally) tally.count++;
-      else pending.set(key, { values, count: 1 });
+      else {
+        const leaf = { values, count: 1 };
+        level.set(last, leaf);
+        leaves.push(leaf);
+      }
     },
   };
 }
