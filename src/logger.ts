@@ -50,13 +50,15 @@ export function loggerOptions(level: string): LoggerOptions {
 }
 
 /**
- * Logs go to stdout through a buffered writer (4 KiB or 100 ms, whichever
+ * Logs go to stdout through a buffered writer (16 KiB or 100 ms, whichever
  * first) rather than one write(2) per line: at API request rates the syscall
- * was a sixth of a request's cost. Buffered lines are flushed on exit.
+ * was a sixth of a request's cost, and each write is a trip through libuv's
+ * thread pool (bench/README.md, "Error analysis"). Buffered lines are
+ * flushed on exit.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   if (destination) return pino(loggerOptions(level), destination);
-  const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 16 * 1024, maxWrite: 64 * 1024 });
   const timer = setInterval(() => stdout.flush(), 100);
   timer.unref();
   process.once('exit', () => stdout.flushSync());

@@ -4,7 +4,7 @@
 // redaction and object walk: through pino the line was about 8 % of a
 // request on the hottest route (bench/README.md, "Error analysis").
 //
-// Lines reach the destination in batches of about 4 KiB, or within
+// Lines reach the destination in batches of about 16 KiB, or within
 // ACCESS_FLUSH_MS of the first line of a smaller batch. The destination
 // measures its whole pending buffer on every write, so one write per line
 // cost more than building the line (bench/README.md, "Error analysis").
@@ -15,7 +15,7 @@ const INFO = 30;
 const BASE = JSON.stringify(LOG_BASE).slice(1, -1);
 const str = JSON.stringify as (value: string) => string;
 /** Pending text written at once, in characters. */
-const FLUSH_AT_CHARS = 4096;
+const FLUSH_AT_CHARS = 16 * 1024;
 /** Longest a line waits for its batch, in ms. */
 export const ACCESS_FLUSH_MS = 50;
 

@@ -67,7 +67,7 @@ describe('access log', () => {
     expect(JSON.parse(out[0]!)).toMatchObject({ level: 30, service: 'rebound', url, ms: 12.3 });
   });
 
-  it('writes lines in one batch within ACCESS_FLUSH_MS, at once when the batch reaches 4 KiB, and escapes ids and methods it does not make', async () => {
+  it('writes lines in one batch within ACCESS_FLUSH_MS, at once when the batch reaches 16 KiB, and escapes ids and methods it does not make', async () => {
     const out: string[] = [];
     const destination = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -91,10 +91,10 @@ describe('access log', () => {
     write('r-4', 'GET', '/d', 200, 1);
     await flushed();
     expect(out).toHaveLength(2);
-    for (let i = 0; i < 40; i++) write(`r-${i}`, 'GET', '/e', 200, 1);
+    for (let i = 0; i < 160; i++) write(`r-${i}`, 'GET', '/e', 200, 1);
     expect(out.length).toBeGreaterThanOrEqual(3);
     await flushed();
-    expect(out.join('').trimEnd().split('\n')).toHaveLength(4 + 40);
+    expect(out.join('').trimEnd().split('\n')).toHaveLength(4 + 160);
   });
 
   it('writes pending lines before the process exits', async () => {
