@@ -11,6 +11,17 @@ import { createLogger } from '../../src/logger.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
+/** A destination that keeps each write it receives, as text. */
+function recordingDestination() {
+  const out: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      out.push(chunk.toString());
+      done();
+    },
+  });
+  return { out, destination };
+}
 const flushed = () => new Promise((resolve) => setTimeout(resolve, ACCESS_FLUSH_MS + 20));
 const lines: Record<string, unknown>[] = [];
 const sink = () =>
@@ -45,13 +56,7 @@ describe('access log', () => {
   });
 
   it('writes the line pino would, to the destination of the logger it comes from, at its level', async () => {
-    const out: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        out.push(chunk.toString());
-        done();
-      },
-    });
+    const { out, destination } = recordingDestination();
     accessLineWriter(createLogger('warn', destination))('r-1', 'GET', '/x', 200, 1);
     await flushed();
     expect(out).toEqual([]);
@@ -68,13 +73,7 @@ describe('access log', () => {
   });
 
   it('writes lines in one batch within ACCESS_FLUSH_MS, at once when the batch reaches 16 KiB, and escapes ids and methods it does not make', async () => {
-    const out: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        out.push(chunk.toString());
-        done();
-      },
-    });
+    const { out, destination } = recordingDestination();
     const write = accessLineWriter(createLogger('info', destination));
     write('r-1', 'GET', '/a', 200, 1);
     write('id "quoted"\n', 'BREW"', '/b', 418, 2);
