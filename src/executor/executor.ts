@@ -21,6 +21,7 @@ import { runDueWork } from './forward-work.js';
 import type { Notifier } from './notifier.js';
 import type { AddressPolicy } from '../domain/address-policy.js';
 import { createHttpAgent, type Resolver } from './runners/http-runner.js';
+import { requeueDueRetries } from '../store/retry-requeue.js';
 import { fireDueTimers } from '../store/timer-firing.js';
 import type { WorkContext } from './work-context.js';
 
@@ -150,7 +151,10 @@ export function createExecutor(options: ExecutorOptions) {
   async function fireTimers(): Promise<boolean> {
     if (Date.now() < nextTimerLook) return false;
     try {
-      const parts = await Promise.all(Array.from({ length: TIMER_PARTS }, (_, part) => fireDueTimers(options.db, owner, TIMER_BATCH, part, TIMER_PARTS, ctx.now())));
+      const [, ...parts] = await Promise.all([
+        requeueDueRetries(options.db),
+        ...Array.from({ length: TIMER_PARTS }, (_, part) => fireDueTimers(options.db, owner, TIMER_BATCH, part, TIMER_PARTS, ctx.now())),
+      ]);
       for (const ms of parts.flatMap((r) => r.lateMs)) options.onLag?.(ms / 1000);
       const more = parts.some((r) => r.fired === TIMER_BATCH);
       nextTimerLook = more ? 0 : Date.now() + TIMER_LOOK_MS;
