@@ -45,11 +45,9 @@ function flushAllOnExit(): void {
 /** Writes access lines to `logger`'s destination while `logger` logs at info. */
 export function accessLineWriter(logger: Logger): AccessLine {
   const destination = destinationOf(logger);
-  let scheduled = false;
   const pending: Pending = {
     text: '',
     flush() {
-      scheduled = false;
       unflushed.delete(pending);
       if (pending.text === '') return;
       const text = pending.text;
@@ -63,8 +61,8 @@ export function accessLineWriter(logger: Logger): AccessLine {
     if (!logger.isLevelEnabled('info')) return;
     pending.text += `{"level":${INFO}${isoTimeOncePerMs()},${BASE},"reqId":${PLAIN_ID.test(reqId) ? `"${reqId}"` : str(reqId)},"method":${PLAIN_METHODS.get(method) ?? str(method)},"url":${str(url)},"statusCode":${statusCode},"ms":${Math.round(ms * 10) / 10},"msg":"request completed"}\n`;
     if (pending.text.length >= FLUSH_AT_CHARS) return pending.flush();
-    if (!scheduled) {
-      scheduled = true;
+    // Unflushed lines have a flush scheduled.
+    if (!unflushed.has(pending)) {
       unflushed.add(pending);
       setTimeout(flushLater, ACCESS_FLUSH_MS).unref();
     }

@@ -147,12 +147,18 @@ export function createExecutor(options: ExecutorOptions) {
   const TIMER_LOOK_MS = 20;
   let nextTimerLook = 0;
 
-  /** Fires due timers in bulk (they need no execution slot); true when more may be due at once. */
+  /**
+   * Fires due timers in bulk (they need no execution slot) and, beside them,
+   * queues due retries again in their flow's age order (retry-requeue.ts);
+   * true when more timers may be due at once.
+   */
   async function fireTimers(): Promise<boolean> {
     if (Date.now() < nextTimerLook) return false;
+    // Its own failure handling: a retry left where it is still runs, only later in the queue.
+    const requeued = requeueDueRetries(options.db).catch((error: unknown) => logger.warn({ err: error }, 'queuing due retries again failed'));
     try {
       const [, ...parts] = await Promise.all([
-        requeueDueRetries(options.db),
+        requeued,
         ...Array.from({ length: TIMER_PARTS }, (_, part) => fireDueTimers(options.db, owner, TIMER_BATCH, part, TIMER_PARTS, ctx.now())),
       ]);
       for (const ms of parts.flatMap((r) => r.lateMs)) options.onLag?.(ms / 1000);

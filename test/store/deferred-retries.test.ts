@@ -3,8 +3,6 @@
 // was lost meanwhile fails the batch, which is then settled outcome by
 // outcome with the exact (immediate) writes.
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../src/domain/classifier.js';
-import { EMPTY_PATTERN_SET } from '../../src/domain/pattern-set.js';
 import { normalizePlan } from '../../src/domain/plan.js';
 import { planSchema } from '../../src/domain/plan-schema.js';
 import type { ClaimedStep } from '../../src/executor/claimed-step.js';
@@ -12,8 +10,8 @@ import { createGroupCommitter } from '../../src/executor/group-committer.js';
 import { createFlow } from '../../src/store/flow-creation.js';
 import { prepared } from '../../src/store/prepared.js';
 import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
-import { recordStepFailure } from '../../src/store/transitions/step-failure.js';
 import { countingTransactions } from '../helpers/counting-database.js';
+import { fail503 } from '../helpers/http-503-failure.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
 
 const OWNER = 'test-executor';
@@ -43,14 +41,7 @@ async function claimRoots(flowId: string): Promise<ClaimedStep[]> {
 
 const counting = () => countingTransactions(store.db());
 
-function fail(committer: ReturnType<typeof createGroupCommitter>, step: ClaimedStep) {
-  const error = classify({ source: 'http', message: 'HTTP 503', httpStatus: 503 }, EMPTY_PATTERN_SET);
-  const now = new Date();
-  const info = { number: 1, alternativeId: null, phase: 'forward' as const, startedAt: now, finishedAt: now, executedBy: OWNER };
-  return committer.run(step.flowId, (tx) =>
-    recordStepFailure(tx, step, OWNER, error, info, { now, random: () => 0.5, loadBindings: () => Promise.reject(new Error('no bindings needed')) }),
-  );
-}
+const fail = (committer: ReturnType<typeof createGroupCommitter>, step: ClaimedStep) => fail503(committer, step, OWNER);
 
 async function rowsOf(flowId: string) {
   const { rows } = await store.db().query<{ stepId: string; status: string; attempt: number; strategy: string | null; leaseOwner: string | null; inMs: number }>(

@@ -3,8 +3,6 @@
 // steps of flows created after it, not behind them; a retry still waiting
 // out its backoff is left alone; a queued retry leaves the index.
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../src/domain/classifier.js';
-import { EMPTY_PATTERN_SET } from '../../src/domain/pattern-set.js';
 import { normalizePlan } from '../../src/domain/plan.js';
 import { planSchema } from '../../src/domain/plan-schema.js';
 import type { ClaimedStep } from '../../src/executor/claimed-step.js';
@@ -13,8 +11,8 @@ import { createFlow } from '../../src/store/flow-creation.js';
 import { prepared } from '../../src/store/prepared.js';
 import { REQUEUE_DUE_RETRIES, requeueDueRetries } from '../../src/store/retry-requeue.js';
 import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
-import { recordStepFailure } from '../../src/store/transitions/step-failure.js';
 import { explainPrepared } from '../helpers/explain-prepared.js';
+import { fail503 } from '../helpers/http-503-failure.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
 
 const OWNER = 'test-executor';
@@ -33,13 +31,7 @@ async function oneStepFlow(baseDelayMs: number): Promise<string> {
 const claim = async (limit: number) => (await store.db().query<ClaimedStep>(prepared(CLAIM_DUE_STEPS, [OWNER, limit, 30_000]))).rows;
 
 async function failOnce(step: ClaimedStep): Promise<void> {
-  const error = classify({ source: 'http', message: 'HTTP 503', httpStatus: 503 }, EMPTY_PATTERN_SET);
-  const now = new Date();
-  const info = { number: 1, alternativeId: null, phase: 'forward' as const, startedAt: now, finishedAt: now, executedBy: OWNER };
-  const ok = await createGroupCommitter({ db: store.db() }).run(step.flowId, (tx) =>
-    recordStepFailure(tx, step, OWNER, error, info, { now, random: () => 0.5, loadBindings: () => Promise.reject(new Error('no bindings needed')) }),
-  );
-  if (!ok) throw new Error('the failure was not recorded');
+  if (!(await fail503(createGroupCommitter({ db: store.db() }), step, OWNER))) throw new Error('the failure was not recorded');
 }
 
 const runAtOf = async (flowId: string) =>
