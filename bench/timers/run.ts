@@ -26,7 +26,22 @@ const FLOWS = Number(process.env.TIMERS_FLOWS ?? 10_000);
  * submit and park every flow. Defaults to 10 s + 8 ms a flow (90 s for
  * 10,000; submission ran at 130-180 flows/s on a busy 2-core machine).
  */
-const LEAD_MS = Number(process.env.TIMERS_LEAD_MS ?? 10_000 + 8 * FLOWS);
+const leadMsFor = (flows: number) => 10_000 + 8 * flows;
+const LEAD_MS = Number(process.env.TIMERS_LEAD_MS ?? leadMsFor(FLOWS));
+/**
+ * Timers of an unmeasured round first, on the same service: a service that
+ * has never fired a timer compiles its firing and http paths, and its new
+ * PostgreSQL backends fill their caches, during the first burst. 0 measures
+ * the just-started service.
+ */
+const WARMUP_FLOWS = Number(process.env.TIMERS_WARMUP_FLOWS ?? 2000);
+
+/** One burst: `flows` timers due over one window `leadMs` after submission starts; stub keys `${prefix}:${i}`. */
+interface Round {
+  flows: number;
+  leadMs: number;
+  prefix: string;
+}
 /** Width of the window the due times are spread over uniformly, in ms. */
 const WINDOW_MS = 1000;
 const SUBMIT_CONCURRENCY = Number(process.env.TIMERS_SUBMIT_CONCURRENCY ?? 64);
@@ -53,29 +68,29 @@ const TARGET_P99_MS = 100;
 /** TIMERS_ONLY=1: flows of the delay step alone, to see the timers without the work they release. */
 const ONLY_TIMERS = process.env.TIMERS_ONLY === '1';
 
-function plan(stubUrl: string, i: number, delayMs: number) {
+function plan(stubUrl: string, key: string, delayMs: number) {
   return {
     name: 'timers',
     steps: [
       { id: 'wait', kind: 'delay', delayMs },
-      ...(ONLY_TIMERS ? [] : [{ id: 'hit', kind: 'http', request: { method: 'POST', url: `${stubUrl}/hit`, body: { key: String(i) } } }]),
+      ...(ONLY_TIMERS ? [] : [{ id: 'hit', kind: 'http', request: { method: 'POST', url: `${stubUrl}/hit`, body: { key } } }]),
     ],
   };
 }
 
 /** Submits flow i with a delay ending at dueAt(i); returns the flow ids by i. */
-async function submitAll(serviceUrl: string, stubUrl: string, dueAt: (i: number) => number): Promise<string[]> {
-  const ids: string[] = new Array<string>(FLOWS);
+async function submitAll(serviceUrl: string, stubUrl: string, round: Round, dueAt: (i: number) => number): Promise<string[]> {
+  const ids: string[] = new Array<string>(round.flows);
   let next = 0;
   const submitter = async () => {
-    while (next < FLOWS) {
+    while (next < round.flows) {
       const i = next++;
       const delayMs = Math.round(dueAt(i) - Date.now());
       if (delayMs < MIN_DELAY_MS) {
-        next = FLOWS; // the other submitters stop too
-        throw new Error(`submission ${i} came ${delayMs} ms before its due time: raise TIMERS_LEAD_MS (now ${LEAD_MS})`);
+        next = round.flows; // the other submitters stop too
+        throw new Error(`submission ${i} came ${delayMs} ms before its due time: raise TIMERS_LEAD_MS (now ${round.leadMs})`);
       }
-      ids[i] = await submitFlow(serviceUrl, plan(stubUrl, i, delayMs));
+      ids[i] = await submitFlow(serviceUrl, plan(stubUrl, `${round.prefix}:${i}`, delayMs));
     }
   };
   await Promise.all(Array.from({ length: SUBMIT_CONCURRENCY }, submitter));
@@ -95,7 +110,7 @@ async function awaitParked(c: pg.Client, ids: string[], deadline: number): Promi
       [ids],
     );
     if (rows.length === ids.length) return new Map(rows.map((r) => [r.flowId, r.runAt]));
-    if (Date.now() > deadline) throw new Error(`only ${rows.length} of ${ids.length} timers parked in time: raise TIMERS_LEAD_MS (now ${LEAD_MS})`);
+    if (Date.now() > deadline) throw new Error(`only ${rows.length} of ${ids.length} timers parked in time: raise TIMERS_LEAD_MS`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -159,15 +174,15 @@ function lateness(values: number[]) {
   };
 }
 
-async function measure(serviceUrl: string, stubUrl: string, databaseUrl: string) {
+async function measure(serviceUrl: string, stubUrl: string, databaseUrl: string, round: Round) {
   const c = new pg.Client({ connectionString: databaseUrl });
   c.on('error', () => undefined);
   await c.connect();
   try {
-    const firstDue = Date.now() + LEAD_MS;
-    const planned = (i: number) => firstDue + (i * WINDOW_MS) / FLOWS;
+    const firstDue = Date.now() + round.leadMs;
+    const planned = (i: number) => firstDue + (i * WINDOW_MS) / round.flows;
     const submitStarted = performance.now();
-    const ids = await submitAll(serviceUrl, stubUrl, planned);
+    const ids = await submitAll(serviceUrl, stubUrl, round, planned);
     const submitS = (performance.now() - submitStarted) / 1000;
     const parked = await awaitParked(c, ids, firstDue - ALIGN_BEFORE_MS);
     const allParkedBeforeFirstDueMs = firstDue - Date.now();
@@ -178,24 +193,24 @@ async function measure(serviceUrl: string, stubUrl: string, databaseUrl: string)
     const failed = [...statuses].filter(([, s]) => s !== 'completed');
     if (failed.length > 0) throw new Error(`${failed.length} flows did not complete, e.g. ${failed[0]![0]} ended ${failed[0]![1]}`);
     const { rows } = await timerRows(c, ids);
-    if (rows.length !== FLOWS) throw new Error(`found timings for ${rows.length} of ${FLOWS} delay steps`);
+    if (rows.length !== round.flows) throw new Error(`found timings for ${rows.length} of ${round.flows} delay steps`);
     const stubAnswer = (await (await fetch(`${stubUrl}/arrivals`)).json()) as { arrivals: Record<string, number>; repeats: number };
     const indexOf = new Map(ids.map((id, i) => [id, i]));
     const dueOf = (flowId: string) => due.get(flowId)!;
     // With TIMERS_ONLY there is no next step, so no arrival.
     const arrivals = ONLY_TIMERS ? null : rows.map((r) => {
-      const at = stubAnswer.arrivals[String(indexOf.get(r.flowId))];
+      const at = stubAnswer.arrivals[`${round.prefix}:${indexOf.get(r.flowId)}`];
       if (at === undefined) throw new Error(`the stub saw no call from flow ${r.flowId}`);
       return at - dueOf(r.flowId);
     });
     const dues = [...due.values()];
     const delay = lateness(rows.map((r) => r.succeededMs - dueOf(r.flowId)));
     return {
-      flows: FLOWS,
-      leadMs: LEAD_MS,
+      flows: round.flows,
+      leadMs: round.leadMs,
       aligned: ALIGN,
       submitS,
-      submitPerS: FLOWS / submitS,
+      submitPerS: round.flows / submitS,
       /** How long before the first due time the last timer was parked, in ms. */
       allParkedBeforeFirstDueMs,
       /** run_at as parked minus as planned, in ms: how long after the client computed its delay the flow was created. */
@@ -223,8 +238,9 @@ export async function runTimersBench() {
   try {
     const service = await startProcess([SERVER_ENTRY], { DATABASE_URL: database.url, HTTP_ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'warn' });
     try {
-      const result = await measure(service.url, stub.url, database.url);
-      return { ...result, peakRssMiB: service.peakRss() / 1024 / 1024, database: database.where };
+      const warmup = WARMUP_FLOWS > 0 ? await measure(service.url, stub.url, database.url, { flows: WARMUP_FLOWS, leadMs: leadMsFor(WARMUP_FLOWS), prefix: 'warmup' }) : null;
+      const result = await measure(service.url, stub.url, database.url, { flows: FLOWS, leadMs: LEAD_MS, prefix: 'measured' });
+      return { ...result, warmup, peakRssMiB: service.peakRss() / 1024 / 1024, database: database.where };
     } finally {
       await service.stop();
     }

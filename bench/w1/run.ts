@@ -8,7 +8,8 @@ import { Agent, request } from 'undici';
 import { createBenchDatabase, type BenchDatabase } from '../lib/bench-database.js';
 import { percentile } from '../lib/percentile.js';
 import { submitFlow } from '../lib/submit-flow.js';
-import { SERVER_ENTRY, startProcess } from '../lib/service-process.js';
+import { startCpuCount } from '../lib/process-cpu.js';
+import { SERVER_ENTRY, startProcess, type BenchProcess } from '../lib/service-process.js';
 
 const FLOWS = Number(process.env.W1_FLOWS ?? 1000);
 const STEPS = 5;
@@ -21,6 +22,13 @@ export const W1_STUB_ENTRY = fileURLToPath(new URL('./stub-server.mjs', import.m
  * not too often; latencies are exact to this much.
  */
 const POLL_MS = Number(process.env.W1_POLL_MS ?? 100);
+/**
+ * Unmeasured rounds before each measured one, on the same service (and, for
+ * the loop, the same pool): a service that has just started runs W1 about
+ * half as fast while V8 compiles its hot paths and PostgreSQL's new backends
+ * fill their caches. The first round's figures are reported too.
+ */
+const WARMUP_ROUNDS = Number(process.env.W1_WARMUP_ROUNDS ?? 1);
 const RETRY = { maxAttempts: 3, backoff: 'exponential', baseDelayMs: 100, multiplier: 2, jitter: 'none' };
 
 interface StubStats {
@@ -44,6 +52,16 @@ async function commits(db: BenchDatabase): Promise<number> {
 /** The no-durability baseline: each flow's 5 calls in sequence, retried in memory. */
 export async function runBaselineW1(stubUrl: string, tag: string) {
   const agent = new Agent({ connections: 128, keepAliveTimeout: 10_000 });
+  try {
+    for (let w = 0; w < WARMUP_ROUNDS; w++) await loopRound(stubUrl, agent, `${tag}-warmup${w}`);
+    return await loopRound(stubUrl, agent, tag);
+  } finally {
+    await agent.close();
+  }
+}
+
+async function loopRound(stubUrl: string, agent: Agent, tag: string) {
+  const cpuUsed = startCpuCount();
   const started = performance.now();
   const latencies: number[] = [];
   const call = async (key: string) => {
@@ -63,8 +81,11 @@ export async function runBaselineW1(stubUrl: string, tag: string) {
     }),
   );
   const wall = (performance.now() - started) / 1000;
-  await agent.close();
-  return { wallS: wall, stepsPerS: (FLOWS * STEPS) / wall, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  const cpu = cpuUsed();
+  return {
+    /** CPU µs a step: the loop itself, and the rest of the machine (the stub, mostly). */
+    cpuPerStep: cpu && { loopUs: (cpu.generatorMs * 1000) / (FLOWS * STEPS), otherUs: (cpu.otherMs * 1000) / (FLOWS * STEPS), machineBusy: cpu.machineBusy },
+    wallS: wall, stepsPerS: (FLOWS * STEPS) / wall, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }
 
 /** Flow f of a W1 run: 5 sequential http steps, keys unique per tag. */
@@ -80,56 +101,81 @@ export function w1Plan(stubUrl: string, tag: string, f: number) {
   };
 }
 
-/** One W1 run against the service, started on `database` (which may hold earlier runs or other data). */
+/**
+ * One W1 run against a service started for it on `database` (which may hold
+ * earlier runs or other data): WARMUP_ROUNDS unmeasured rounds, then the
+ * measured one. `firstRound` is the just-started service's first round.
+ */
 export async function runReboundW1(stubUrl: string, database: BenchDatabase, tag: string, env: Record<string, string> = {}) {
   const service = await startProcess([SERVER_ENTRY], { DATABASE_URL: database.url, HTTP_ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'warn', ...env });
   try {
-    const commitsBefore = await commits(database);
-    const submitted = new Map<string, number>();
-    const finished = new Map<string, number>();
-    const started = performance.now();
-    let next = 0;
-    const submitter = async () => {
-      while (next < FLOWS) {
-        const f = next++;
-        submitted.set(await submitFlow(service.url, w1Plan(stubUrl, tag, f)), performance.now());
-      }
-    };
-    await Promise.all(Array.from({ length: SUBMIT_CONCURRENCY }, submitter));
-    const submitS = (performance.now() - started) / 1000;
-    // Poll the database for terminal flows (cheap, and not through the service under test).
-    const c = new pg.Client({ connectionString: database.url });
-    c.on('error', () => undefined);
-    await c.connect();
-    try {
-      while (finished.size < FLOWS) {
-        const waiting = [...submitted.keys()].filter((id) => !finished.has(id));
-        const { rows } = await c.query<{ id: string; status: string }>(`SELECT id, status FROM flows WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL`, [waiting]);
-        for (const r of rows) {
-          if (r.status !== 'completed') throw new Error(`flow ${r.id} ended ${r.status}`);
-          finished.set(r.id, performance.now());
-        }
-        if (performance.now() - started > 300_000) throw new Error(`only ${finished.size} of ${FLOWS} flows finished`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
-      }
-    } finally {
-      await c.end();
+    const warmups = [];
+    for (let w = 0; w < WARMUP_ROUNDS; w++) {
+      warmups.push(await reboundRound(service, stubUrl, database, `${tag}-warmup${w}`));
+      // Lets the round's last commits and notifications drain before the measured one.
+      await new Promise((r) => setTimeout(r, 250));
     }
-    const wall = (Math.max(...finished.values()) - started) / 1000;
-    const latencies = [...submitted].map(([id, t]) => finished.get(id)! - t);
-    const commitsAfter = await commits(database);
-    return {
-      wallS: wall,
-      submitS,
-      stepsPerS: (FLOWS * STEPS) / wall,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      commitsPerStep: (commitsAfter - commitsBefore) / (FLOWS * STEPS),
-      peakRssMiB: service.peakRss() / 1024 / 1024,
-    };
+    const measured = await reboundRound(service, stubUrl, database, tag);
+    return { ...measured, peakRssMiB: service.peakRss() / 1024 / 1024, firstRound: warmups[0] ?? measured };
   } finally {
     await service.stop();
   }
+}
+
+/** W1's 1,000 flows submitted to `service`, until every one is terminal. */
+async function reboundRound(service: BenchProcess, stubUrl: string, database: BenchDatabase, tag: string) {
+  const commitsBefore = await commits(database);
+  const cpuUsed = startCpuCount(service.child.pid);
+  const submitted = new Map<string, number>();
+  const finished = new Map<string, number>();
+  const started = performance.now();
+  let next = 0;
+  const submitter = async () => {
+    while (next < FLOWS) {
+      const f = next++;
+      submitted.set(await submitFlow(service.url, w1Plan(stubUrl, tag, f)), performance.now());
+    }
+  };
+  await Promise.all(Array.from({ length: SUBMIT_CONCURRENCY }, submitter));
+  const submitS = (performance.now() - started) / 1000;
+  // Poll the database for terminal flows (cheap, and not through the service under test).
+  const c = new pg.Client({ connectionString: database.url });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    while (finished.size < FLOWS) {
+      const waiting = [...submitted.keys()].filter((id) => !finished.has(id));
+      const { rows } = await c.query<{ id: string; status: string }>(`SELECT id, status FROM flows WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL`, [waiting]);
+      for (const r of rows) {
+        if (r.status !== 'completed') throw new Error(`flow ${r.id} ended ${r.status}`);
+        finished.set(r.id, performance.now());
+      }
+      if (performance.now() - started > 300_000) throw new Error(`only ${finished.size} of ${FLOWS} flows finished`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } finally {
+    await c.end();
+  }
+  const wall = (Math.max(...finished.values()) - started) / 1000;
+  const cpu = cpuUsed();
+  const latencies = [...submitted].map(([id, t]) => finished.get(id)! - t);
+  const commitsAfter = await commits(database);
+  return {
+    wallS: wall,
+    submitS,
+    stepsPerS: (FLOWS * STEPS) / wall,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    commitsPerStep: (commitsAfter - commitsBefore) / (FLOWS * STEPS),
+    /** CPU µs a step (its flow's creation included), by process, and how busy the machine was; null off Linux. */
+    cpuPerStep: cpu && {
+      serviceUs: (cpu.serviceMs * 1000) / (FLOWS * STEPS),
+      postgresUs: (cpu.postgresMs * 1000) / (FLOWS * STEPS),
+      generatorUs: (cpu.generatorMs * 1000) / (FLOWS * STEPS),
+      otherUs: (cpu.otherMs * 1000) / (FLOWS * STEPS),
+      machineBusy: cpu.machineBusy,
+    },
+  };
 }
 
 export async function runW1(runs = Number(process.env.W1_RUNS ?? 3)) {
