@@ -1,9 +1,10 @@
 // `npm run bench`: every benchmark in turn (or those named on the command
-// line: w1, loaded, timers, analyze), then one table of results, each next
+// line: w1, loaded, timers, firing, analyze), then one table of results, each next
 // to its same-run baseline and its target. BENCH_JSON=<file> also writes the
 // raw results there.
 import { writeFile } from 'node:fs/promises';
 import { runAnalyzeBench } from './analyze/run.js';
+import { runFiringOnly } from './timers/firing-only.js';
 import { runTimersBench } from './timers/run.js';
 import { runLoadedW1 } from './w1/loaded.js';
 import { runW1 } from './w1/run.js';
@@ -12,6 +13,7 @@ const BENCHES = {
   w1: runW1,
   loaded: runLoadedW1,
   timers: runTimersBench,
+  firing: runFiringOnly,
   analyze: runAnalyzeBench,
 } as const;
 type BenchName = keyof typeof BENCHES;
@@ -94,6 +96,17 @@ function rows(r: Results): Row[] {
         ? [{ measure: 'Timers: next step reaches the stub, late by p50 / p99', value: `${ms(t.httpArrivalLateness.p50Ms)} / ${ms(t.httpArrivalLateness.p99Ms)}`, baseline: '-', ratio: '-', target: '-', met: null }]
         : []),
     );
+  }
+  if (r.firing) {
+    const f = r.firing;
+    out.push({
+      measure: `Timers: the bulk firing alone, bursts of ${n(f.burst)} (median after the first)`,
+      value: `${n(f.timersPerS)} timers/s; CPU a timer: PostgreSQL ${f.postgresUs === null ? '-' : n(f.postgresUs)} µs, service ${f.firingUs === null ? '-' : n(f.firingUs)} µs`,
+      baseline: '-',
+      ratio: '-',
+      target: f.coresAtAskedRate === null ? '-' : `10,000 timers/s would take ${n(f.coresAtAskedRate, 2)} cores`,
+      met: null,
+    });
   }
   if (r.analyze) {
     const a = r.analyze;

@@ -25,6 +25,11 @@ import { requeueDueRetries } from '../store/retry-requeue.js';
 import { fireDueTimers } from '../store/timer-firing.js';
 import type { WorkContext } from './work-context.js';
 
+/** Timers fired in bulk per transaction at most. */
+export const TIMER_BATCH = 500;
+/** Transactions firing timers at once, on disjoint flows. */
+export const TIMER_PARTS = 2;
+
 export interface ExecutorOptions {
   db: Database;
   logger: Logger;
@@ -139,10 +144,6 @@ export function createExecutor(options: ExecutorOptions) {
     inflight.set(step.id, { work, run: step.run, attempt: step.attempt });
   }
 
-  /** Timers fired in bulk per transaction at most. */
-  const TIMER_BATCH = 500;
-  /** Transactions firing timers at once, on disjoint flows. */
-  const TIMER_PARTS = 2;
   /** Least time between two looks for due timers, in ms, unless the last one was full. */
   const TIMER_LOOK_MS = 20;
   let nextTimerLook = 0;
