@@ -12,6 +12,9 @@
 // event, committed with the step) minus its run_at. Secondary figures: when
 // the executor took the timer up (the attempt's finished_at) and when the
 // next step's http call reached the stub.
+// The same service first fires an unmeasured burst of TIMERS_WARMUP_FLOWS
+// timers the same way (reported as `warmup`), so the measured burst meets
+// compiled code and warm connections, as a running service would.
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createBenchDatabase } from '../lib/bench-database.js';
