@@ -9,6 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createBenchDatabase } from '../lib/bench-database.js';
+import { forEachConcurrently } from '../lib/concurrently.js';
 import { percentile } from '../lib/percentile.js';
 import { startCpuCount } from '../lib/process-cpu.js';
 import { SERVER_ENTRY, startProcess } from '../lib/service-process.js';
@@ -49,12 +50,9 @@ interface Burst {
 async function createFlows(databaseUrl: string, count: number): Promise<void> {
   const service = await startProcess([SERVER_ENTRY], { DATABASE_URL: databaseUrl, HTTP_ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'warn', EXECUTOR_ENABLED: 'false' });
   try {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: SUBMIT_CONCURRENCY }, async () => {
-        while (next < count) await submitFlow(service.url, plan(next++));
-      }),
-    );
+    await forEachConcurrently(count, SUBMIT_CONCURRENCY, async (i) => {
+      await submitFlow(service.url, plan(i));
+    });
   } finally {
     await service.stop();
   }

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createBenchDatabase } from '../lib/bench-database.js';
 import { awaitFinishedFlows } from '../lib/await-flows.js';
+import { forEachConcurrently } from '../lib/concurrently.js';
 import { percentile } from '../lib/percentile.js';
 import { SERVER_ENTRY, startProcess } from '../lib/service-process.js';
 import { submitFlow } from '../lib/submit-flow.js';
@@ -84,19 +85,11 @@ function plan(stubUrl: string, key: string, delayMs: number) {
 /** Submits flow i with a delay ending at dueAt(i); returns the flow ids by i. */
 async function submitAll(serviceUrl: string, stubUrl: string, round: Round, dueAt: (i: number) => number): Promise<string[]> {
   const ids: string[] = new Array<string>(round.flows);
-  let next = 0;
-  const submitter = async () => {
-    while (next < round.flows) {
-      const i = next++;
-      const delayMs = Math.round(dueAt(i) - Date.now());
-      if (delayMs < MIN_DELAY_MS) {
-        next = round.flows; // the other submitters stop too
-        throw new Error(`submission ${i} came ${delayMs} ms before its due time: raise TIMERS_LEAD_MS (now ${round.leadMs})`);
-      }
-      ids[i] = await submitFlow(serviceUrl, plan(stubUrl, `${round.prefix}:${i}`, delayMs));
-    }
-  };
-  await Promise.all(Array.from({ length: SUBMIT_CONCURRENCY }, submitter));
+  await forEachConcurrently(round.flows, SUBMIT_CONCURRENCY, async (i) => {
+    const delayMs = Math.round(dueAt(i) - Date.now());
+    if (delayMs < MIN_DELAY_MS) throw new Error(`submission ${i} came ${delayMs} ms before its due time: raise TIMERS_LEAD_MS (now ${round.leadMs})`);
+    ids[i] = await submitFlow(serviceUrl, plan(stubUrl, `${round.prefix}:${i}`, delayMs));
+  });
   return ids;
 }
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { createBenchDatabase, type BenchDatabase } from '../lib/bench-database.js';
+import { forEachConcurrently } from '../lib/concurrently.js';
 import { percentile } from '../lib/percentile.js';
 import { submitFlow } from '../lib/submit-flow.js';
 import { startCpuCount } from '../lib/process-cpu.js';
@@ -129,14 +130,9 @@ async function reboundRound(service: BenchProcess, stubUrl: string, database: Be
   const submitted = new Map<string, number>();
   const finished = new Map<string, number>();
   const started = performance.now();
-  let next = 0;
-  const submitter = async () => {
-    while (next < FLOWS) {
-      const f = next++;
-      submitted.set(await submitFlow(service.url, w1Plan(stubUrl, tag, f)), performance.now());
-    }
-  };
-  await Promise.all(Array.from({ length: SUBMIT_CONCURRENCY }, submitter));
+  await forEachConcurrently(FLOWS, SUBMIT_CONCURRENCY, async (f) => {
+    submitted.set(await submitFlow(service.url, w1Plan(stubUrl, tag, f)), performance.now());
+  });
   const submitS = (performance.now() - started) / 1000;
   // Poll the database for terminal flows (cheap, and not through the service under test).
   const c = new pg.Client({ connectionString: database.url });

@@ -2,6 +2,7 @@
 // executor is off, so POST /v1/flows is measured without execution competing.
 import { fileURLToPath } from 'node:url';
 import { createBenchDatabase } from '../lib/bench-database.js';
+import { forEachConcurrently } from '../lib/concurrently.js';
 import { SERVER_ENTRY, startProcess } from '../lib/service-process.js';
 import { submitFlow } from '../lib/submit-flow.js';
 import { w1Plan } from './run.js';
@@ -14,15 +15,10 @@ export async function runSubmitOnly() {
   const service = await startProcess([SERVER_ENTRY], { DATABASE_URL: database.url, HTTP_ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'warn', EXECUTOR_ENABLED: 'false' });
   try {
     const tag = `submit-${Date.now()}`;
-    let next = 0;
     const started = performance.now();
-    const submitter = async () => {
-      while (next < FLOWS) {
-        const f = next++;
-        await submitFlow(service.url, w1Plan('http://127.0.0.1:9/', tag, f));
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, submitter));
+    await forEachConcurrently(FLOWS, CONCURRENCY, async (f) => {
+      await submitFlow(service.url, w1Plan('http://127.0.0.1:9/', tag, f));
+    });
     const seconds = (performance.now() - started) / 1000;
     return { flows: FLOWS, seconds, flowsPerS: FLOWS / seconds };
   } finally {
