@@ -54,7 +54,7 @@ function rows(r: Results): Row[] {
             {
               measure: 'W1 CPU per step: service / PostgreSQL / load generator / rest (machine busy)',
               value: `${n(m.cpuPerStep.serviceUs)} / ${n(m.cpuPerStep.postgresUs)} / ${n(m.cpuPerStep.generatorUs)} / ${n(m.cpuPerStep.otherUs)} µs (${n(m.cpuPerStep.machineBusy * 100)} %)`,
-              baseline: b.cpuPerStep ? `loop / rest: ${n(b.cpuPerStep.loopUs)} / ${n(b.cpuPerStep.otherUs)} µs (${n(b.cpuPerStep.machineBusy * 100)} %)` : '-',
+              baseline: b.cpuPerStep ? `loop / rest: ${n(b.cpuPerStep.generatorUs)} / ${n(b.cpuPerStep.otherUs)} µs (${n(b.cpuPerStep.machineBusy * 100)} %)` : '-',
               ratio: '-',
               target: '-',
               met: null,

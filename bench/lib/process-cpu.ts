@@ -91,3 +91,18 @@ export function startCpuCount(servicePid?: number): () => CpuUse | null {
     };
   };
 }
+
+export interface CpuPerUnit {
+  serviceUs: number;
+  postgresUs: number;
+  generatorUs: number;
+  otherUs: number;
+  machineBusy: number;
+}
+
+/** `cpu` spread over `units` (steps, timers): µs of each process a unit; null stays null. */
+export function cpuPerUnit(cpu: CpuUse | null, units: number): CpuPerUnit | null {
+  if (!cpu) return null;
+  const us = (ms: number) => (ms * 1000) / units;
+  return { serviceUs: us(cpu.serviceMs), postgresUs: us(cpu.postgresMs), generatorUs: us(cpu.generatorMs), otherUs: us(cpu.otherMs), machineBusy: cpu.machineBusy };
+}

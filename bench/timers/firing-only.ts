@@ -11,7 +11,7 @@ import pg from 'pg';
 import { createBenchDatabase } from '../lib/bench-database.js';
 import { forEachConcurrently } from '../lib/concurrently.js';
 import { percentile } from '../lib/percentile.js';
-import { startCpuCount } from '../lib/process-cpu.js';
+import { cpuPerUnit, startCpuCount } from '../lib/process-cpu.js';
 import { SERVER_ENTRY, startProcess } from '../lib/service-process.js';
 import { submitFlow } from '../lib/submit-flow.js';
 import { TIMER_BATCH, TIMER_PARTS } from '../../src/executor/executor.js';
@@ -86,15 +86,9 @@ export async function runFiringOnly() {
           fired += n;
         }
         const ms = performance.now() - started;
-        const cpu = cpuUsed();
         if (fired !== BURST) throw new Error(`fired ${fired} of ${BURST} timers`);
-        bursts.push({
-          fired,
-          ms,
-          timersPerS: (fired * 1000) / ms,
-          postgresUs: cpu && (cpu.postgresMs * 1000) / fired,
-          firingUs: cpu && (cpu.generatorMs * 1000) / fired,
-        });
+        const cpu = cpuPerUnit(cpuUsed(), fired);
+        bursts.push({ fired, ms, timersPerS: (fired * 1000) / ms, postgresUs: cpu?.postgresUs ?? null, firingUs: cpu?.generatorUs ?? null });
       }
       const warm = bursts.slice(1);
       const median = (pick: (x: Burst) => number | null) => {

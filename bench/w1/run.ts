@@ -9,7 +9,7 @@ import { createBenchDatabase, type BenchDatabase } from '../lib/bench-database.j
 import { forEachConcurrently } from '../lib/concurrently.js';
 import { percentile } from '../lib/percentile.js';
 import { submitFlow } from '../lib/submit-flow.js';
-import { startCpuCount } from '../lib/process-cpu.js';
+import { cpuPerUnit, startCpuCount } from '../lib/process-cpu.js';
 import { SERVER_ENTRY, startProcess, type BenchProcess } from '../lib/service-process.js';
 
 const FLOWS = Number(process.env.W1_FLOWS ?? 1000);
@@ -25,8 +25,8 @@ export const W1_STUB_ENTRY = fileURLToPath(new URL('./stub-server.mjs', import.m
 const POLL_MS = Number(process.env.W1_POLL_MS ?? 100);
 /**
  * Unmeasured rounds before each measured one, on the same service (and, for
- * the loop, the same pool): a service that has just started runs W1 about
- * half as fast while V8 compiles its hot paths and PostgreSQL's new backends
+ * the loop, the same pool): a service that has just started runs W1 at about
+ * 0.7 times its later speed while V8 compiles its hot paths and PostgreSQL's new backends
  * fill their caches. The first round's figures are reported too.
  */
 const WARMUP_ROUNDS = Number(process.env.W1_WARMUP_ROUNDS ?? 1);
@@ -82,11 +82,14 @@ async function loopRound(stubUrl: string, agent: Agent, tag: string) {
     }),
   );
   const wall = (performance.now() - started) / 1000;
-  const cpu = cpuUsed();
   return {
-    /** CPU µs a step: the loop itself, and the rest of the machine (the stub, mostly). */
-    cpuPerStep: cpu && { loopUs: (cpu.generatorMs * 1000) / (FLOWS * STEPS), otherUs: (cpu.otherMs * 1000) / (FLOWS * STEPS), machineBusy: cpu.machineBusy },
-    wallS: wall, stepsPerS: (FLOWS * STEPS) / wall, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+    /** CPU µs a step: the loop itself (generatorUs) and the rest of the machine (the stub, mostly); null off Linux. */
+    cpuPerStep: cpuPerUnit(cpuUsed(), FLOWS * STEPS),
+    wallS: wall,
+    stepsPerS: (FLOWS * STEPS) / wall,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
 }
 
 /** Flow f of a W1 run: 5 sequential http steps, keys unique per tag. */
@@ -153,7 +156,7 @@ async function reboundRound(service: BenchProcess, stubUrl: string, database: Be
     await c.end();
   }
   const wall = (Math.max(...finished.values()) - started) / 1000;
-  const cpu = cpuUsed();
+  const cpuPerStep = cpuPerUnit(cpuUsed(), FLOWS * STEPS);
   const latencies = [...submitted].map(([id, t]) => finished.get(id)! - t);
   const commitsAfter = await commits(database);
   return {
@@ -164,13 +167,7 @@ async function reboundRound(service: BenchProcess, stubUrl: string, database: Be
     p99Ms: percentile(latencies, 99),
     commitsPerStep: (commitsAfter - commitsBefore) / (FLOWS * STEPS),
     /** CPU µs a step (its flow's creation included), by process, and how busy the machine was; null off Linux. */
-    cpuPerStep: cpu && {
-      serviceUs: (cpu.serviceMs * 1000) / (FLOWS * STEPS),
-      postgresUs: (cpu.postgresMs * 1000) / (FLOWS * STEPS),
-      generatorUs: (cpu.generatorMs * 1000) / (FLOWS * STEPS),
-      otherUs: (cpu.otherMs * 1000) / (FLOWS * STEPS),
-      machineBusy: cpu.machineBusy,
-    },
+    cpuPerStep,
   };
 }
 
