@@ -3,7 +3,7 @@
 // then an http step it releases) are created through the service with its
 // executor off; the service then stops and this process fires their timers
 // with the executor's own function and settings (fireDueTimers, TIMER_BATCH
-// per transaction, TIMER_PARTS transactions at once), in bursts of
+// per transaction, TIMER_FIRINGS transactions at once), in bursts of
 // FIRING_BURST timers made due at once. Nothing else runs, so PostgreSQL's
 // CPU and this process's are the firing's own.
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { percentile } from '../lib/percentile.js';
 import { cpuPerUnit, startCpuCount } from '../lib/process-cpu.js';
 import { SERVER_ENTRY, startProcess } from '../lib/service-process.js';
 import { submitFlow } from '../lib/submit-flow.js';
-import { TIMER_BATCH, TIMER_PARTS } from '../../src/executor/executor.js';
+import { TIMER_BATCH, TIMER_FIRINGS } from '../../src/executor/executor.js';
 import { createLogger } from '../../src/logger.js';
 import { createDatabase } from '../../src/store/database.js';
 import { fireDueTimers } from '../../src/store/timer-firing.js';
@@ -64,7 +64,7 @@ export async function runFiringOnly() {
     await createFlows(database.url, BURST * BURSTS);
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
-    const db = createDatabase({ url: database.url, logger: createLogger('silent'), minIdle: TIMER_PARTS });
+    const db = createDatabase({ url: database.url, logger: createLogger('silent'), minIdle: TIMER_FIRINGS });
     try {
       await db.openIdleConnections();
       const bursts: Burst[] = [];
@@ -79,12 +79,16 @@ export async function runFiringOnly() {
         const cpuUsed = startCpuCount();
         const started = performance.now();
         let fired = 0;
-        for (;;) {
-          const parts = await Promise.all(Array.from({ length: TIMER_PARTS }, (_, part) => fireDueTimers(db, 'bench-firing', TIMER_BATCH, part, TIMER_PARTS)));
-          const n = parts.reduce((sum, r) => sum + r.fired, 0);
-          if (n === 0) break;
-          fired += n;
-        }
+        // TIMER_FIRINGS firings at once, each firing again until it finds no due timer.
+        await Promise.all(
+          Array.from({ length: TIMER_FIRINGS }, async () => {
+            for (;;) {
+              const result = await fireDueTimers(db, 'bench-firing', TIMER_BATCH);
+              if (result.locked === 0) return;
+              fired += result.fired;
+            }
+          }),
+        );
         const ms = performance.now() - started;
         if (fired !== BURST) throw new Error(`fired ${fired} of ${BURST} timers`);
         const cpu = cpuPerUnit(cpuUsed(), fired);

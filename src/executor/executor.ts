@@ -27,8 +27,12 @@ import type { WorkContext } from './work-context.js';
 
 /** Timers fired in bulk per transaction at most. */
 export const TIMER_BATCH = 500;
-/** Transactions firing timers at once, on disjoint flows. */
-export const TIMER_PARTS = 2;
+/**
+ * Timer firings in flight at once, each a transaction on timers and flows the
+ * others have not locked: the loop waits for a firing only until it holds its
+ * timers, so its next look need not wait for the commit.
+ */
+export const TIMER_FIRINGS = 4;
 
 export interface ExecutorOptions {
   db: Database;
@@ -147,31 +151,41 @@ export function createExecutor(options: ExecutorOptions) {
   /** Least time between two looks for due timers, in ms, unless the last one was full. */
   const TIMER_LOOK_MS = 20;
   let nextTimerLook = 0;
+  /** Timer firings not yet committed (or failed). */
+  const firings = new Set<Promise<void>>();
 
   /**
-   * Fires due timers in bulk (they need no execution slot) and, beside them,
-   * queues due retries again in their flow's age order (retry-requeue.ts);
-   * true when more timers may be due at once.
+   * Starts a firing of due timers in bulk (they need no execution slot) and
+   * waits until it holds them, not for its commit; beside it, queues due
+   * retries again in their flow's age order (retry-requeue.ts). True when
+   * more timers may be due at once.
    */
   async function fireTimers(): Promise<boolean> {
-    if (Date.now() < nextTimerLook) return false;
+    if (firings.size >= TIMER_FIRINGS || Date.now() < nextTimerLook) return false;
+    nextTimerLook = Date.now() + TIMER_LOOK_MS;
     // Its own failure handling: a retry left where it is still runs, only later in the queue.
     const requeued = requeueDueRetries(options.db).catch((error: unknown) => logger.warn({ err: error }, 'queuing due retries again failed'));
-    try {
-      const [, ...parts] = await Promise.all([
-        requeued,
-        ...Array.from({ length: TIMER_PARTS }, (_, part) => fireDueTimers(options.db, owner, TIMER_BATCH, part, TIMER_PARTS, ctx.now())),
-      ]);
-      for (const ms of parts.flatMap((r) => r.lateMs)) options.onLag?.(ms / 1000);
-      const more = parts.some((r) => r.fired === TIMER_BATCH);
-      nextTimerLook = more ? 0 : Date.now() + TIMER_LOOK_MS;
-      return more;
-    } catch (error) {
-      // The claim loop still takes them up one by one.
-      logger.warn({ err: error }, 'firing timers in bulk failed');
-      nextTimerLook = Date.now() + pollIntervalMs;
-      return false;
-    }
+    let held: (timers: number) => void = () => undefined;
+    const locked = new Promise<number>((resolve) => (held = resolve));
+    const firing = fireDueTimers(options.db, owner, TIMER_BATCH, { nowMs: ctx.now(), onLocked: held }).then(
+      (result) => {
+        for (const ms of result.lateMs) options.onLag?.(ms / 1000);
+        // The steps it released are due now, and a slot may take the next look.
+        bell.ring();
+      },
+      (error: unknown) => {
+        // The claim loop still takes them up one by one.
+        logger.warn({ err: error }, 'firing timers in bulk failed');
+        nextTimerLook = Date.now() + pollIntervalMs;
+        held(0);
+      },
+    );
+    firings.add(firing);
+    void firing.finally(() => firings.delete(firing));
+    const [timers] = await Promise.all([locked, requeued]);
+    if (timers < TIMER_BATCH) return false;
+    nextTimerLook = 0;
+    return true;
   }
 
   async function loop(): Promise<void> {
@@ -236,6 +250,7 @@ export function createExecutor(options: ExecutorOptions) {
       if (sweepTimer) clearInterval(sweepTimer);
       bell.ring();
       await loopDone;
+      await Promise.all(firings);
       const drainMs = options.drainMs ?? 10_000;
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<false>((r) => (timer = setTimeout(() => r(false), drainMs)));

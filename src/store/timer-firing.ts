@@ -4,19 +4,22 @@
 // executor is busy with the work they release. Only plain timers (no
 // alternative, no recovery in play) of live flows within their deadline go
 // this way; any other timer is left to the claim loop, which handles every case.
+// Several firings may run at once: each locks timers and flows the others
+// have not (LOCK_DUE_TIMERS).
 import { uuidv7 } from './uuid-v7.js';
 import { passedDeadline } from '../domain/deadline.js';
 import { isTerminalFlowStatus } from '../domain/statuses.js';
 import type { Database } from './database.js';
-import { FLOW_COLUMNS, type FlowTx } from './flow-tx.js';
-import { openFlowTxs } from './flow-tx-batch.js';
+import { FLOW_COLUMNS, FlowTx, type FlowRow } from './flow-tx.js';
 import { finishAll } from './flow-writes.js';
 import { prepared } from './prepared.js';
-import { DUE_TIMERS, FIRE_TIMERS } from './sql/fire-timers.js';
+import { FIRE_TIMERS, lockDueTimers } from './sql/fire-timers.js';
 import { noteDelayParked } from './transitions/attempts.js';
 import { settleSteps } from './transitions/flow-progress.js';
 
 export interface FiredTimers {
+  /** Due timers this firing locked (fired, or left to the claim loop). */
+  locked: number;
   /** Timers fired. */
   fired: number;
   /** Steps their firing made due. */
@@ -30,6 +33,7 @@ export interface FiredTimers {
  * the plan and the input, the largest, stay unread.
  */
 const TIMER_FLOW_COLUMNS = FLOW_COLUMNS.replace('input, labels, plan,', 'NULL AS input, labels, NULL AS plan,');
+export const LOCK_DUE_TIMERS = lockDueTimers(TIMER_FLOW_COLUMNS);
 
 interface FiredRow {
   id: string;
@@ -43,26 +47,32 @@ interface FiredRow {
   parked: { flowId: string; stepId: string; delayMs: number }[] | null;
 }
 
-/**
- * Fires up to `limit` due timers of the flows in `part` of `parts` (see
- * DUE_TIMERS); `executedBy` is recorded as their attempts' executor. `nowMs`
- * (epoch ms) is the executor's clock, against which deadlines are checked.
- */
-export async function fireDueTimers(db: Database, executedBy: string, limit: number, part = 0, parts = 1, nowMs = Date.now()): Promise<FiredTimers> {
-  const { rows: due } = await db.query<{ id: string; flowId: string }>(prepared(DUE_TIMERS, [limit, parts, part]));
-  if (due.length === 0) return { fired: 0, released: 0, lateMs: [] };
+export interface FiringOptions {
+  /** The executor's clock (epoch ms), against which deadlines are checked. */
+  nowMs?: number;
+  /** Hears how many due timers the firing holds, once it holds them: a firing started after that takes others. */
+  onLocked?: (timers: number) => void;
+}
+
+/** Fires up to `limit` due timers; `executedBy` is recorded as their attempts' executor. */
+export async function fireDueTimers(db: Database, executedBy: string, limit: number, options: FiringOptions = {}): Promise<FiredTimers> {
+  const { nowMs = Date.now(), onLocked } = options;
   let txs = new Map<string, FlowTx>();
   let fired: FiredRow[] = [];
+  let locked = 0;
   await db.transaction(async (client) => {
-    txs = await openFlowTxs(client, due.map((t) => t.flowId), TIMER_FLOW_COLUMNS);
+    const { rows } = await client.query<FlowRow & { timerIds: string[] }>(prepared(LOCK_DUE_TIMERS, [limit]));
+    txs = new Map(rows.map(({ timerIds: _, ...flow }) => [flow.id, new FlowTx(client, flow, 'executor')]));
+    locked = rows.reduce((n, row) => n + row.timerIds.length, 0);
+    onLocked?.(locked);
     // A flow past its deadline releases nothing: its timer is left to the claim loop,
     // which stops the flow instead of ending the delay (forward-work.ts).
-    const live = due.filter((t) => {
-      const tx = txs.get(t.flowId);
-      return tx !== undefined && !isTerminalFlowStatus(tx.flow.status) && !passedDeadline(tx.flow.deadlineAt?.getTime() ?? null, nowMs);
-    });
+    const live = rows
+      .filter((row) => !isTerminalFlowStatus(row.status) && !passedDeadline(row.deadlineAt?.getTime() ?? null, nowMs))
+      .flatMap((row) => row.timerIds);
+    fired = [];
     if (live.length === 0) return;
-    fired = (await client.query<FiredRow>(prepared(FIRE_TIMERS, [live.map((t) => t.id)]))).rows;
+    fired = (await client.query<FiredRow>(prepared(FIRE_TIMERS, [live]))).rows;
     const now = new Date();
     for (const row of fired) record(txs.get(row.flowId)!, row, executedBy, now);
     for (const p of fired[0]?.parked ?? []) {
@@ -77,6 +87,7 @@ export async function fireDueTimers(db: Database, executedBy: string, limit: num
     for (const hook of tx.afterCommit) hook();
   }
   return {
+    locked,
     fired: fired.length,
     released: fired[0]?.released ?? 0,
     lateMs: fired.map((row) => Math.max(0, committedAt - row.dueAt.getTime())),

@@ -9,8 +9,8 @@
 // - Estimated at a few rows, the partial index made FIRE_TIMERS scan every
 //   parked timer and probe its id list for each: 3-9 s a statement.
 import { describe, expect, it } from 'vitest';
-import { DUE_TIMERS, FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
-import { fireDueTimers } from '../../src/store/timer-firing.js';
+import { FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
+import { fireDueTimers, LOCK_DUE_TIMERS } from '../../src/store/timer-firing.js';
 import { explainPrepared } from '../helpers/explain-prepared.js';
 import { createFlowsOf, PARKED_PAIR } from '../helpers/bulk-flows.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
@@ -28,7 +28,7 @@ describe('the due timers index', () => {
     const { rows: timers } = await store.db().query<{ id: string }>(`UPDATE steps SET run_at = now() - interval '1 second' WHERE due_action = 'timer' RETURNING id`);
     expect(timers).toHaveLength(1000);
 
-    expect(await explainPrepared(store.db(), DUE_TIMERS, 'int, int, int', '500, 1, 0')).toContain('steps_due_timers_idx');
+    expect(await explainPrepared(store.db(), LOCK_DUE_TIMERS, 'int', '500')).toContain('steps_due_timers_idx');
     const ids = timers.slice(0, 500).map((t) => t.id).join(',');
     const fire = await explainPrepared(store.db(), FIRE_TIMERS, 'uuid[]', `'{${ids}}'::uuid[]`);
     expect(fire).not.toContain('steps_due_timers_idx');

@@ -1,29 +1,42 @@
 // Due delay steps fired in bulk, without being claimed (see timer-firing.ts).
 //
-// DUE_TIMERS finds plain parked timers that are due (index steps_run_at_idx),
-// oldest first, without locking them: their flows are locked first, in id
-// order like every other writer, and FIRE_TIMERS then only touches rows
-// still parked. FIRE_TIMERS succeeds them as their one attempt would, and in
-// the same statement decrements the counters of their dependents: those with
-// nothing left to wait for become due, for the claim loop, in their flow's
-// age order (releasedRunAt); a dependent that is itself a delay is parked on
-// its own timer instead.
+// LOCK_DUE_TIMERS, inside the firing's transaction, locks the oldest plain
+// parked timers that are due (index steps_due_timers_idx) and their flows,
+// both with SKIP LOCKED: firings running at once take disjoint timers, and a
+// firing never waits for a lock, so it cannot deadlock with the writers that
+// lock a flow first. A timer whose flow some writer holds is left for the
+// next look. FIRE_TIMERS then succeeds the timers as their one attempt
+// would, and in the same statement decrements the counters of their
+// dependents: those with nothing left to wait for become due, for the claim
+// loop, in their flow's age order (releasedRunAt); a dependent that is
+// itself a delay is parked on its own timer instead.
 
 import { parkedRunAt, pendingDependentsOf, releasedRunAt } from './becoming-due.js';
 
 /**
  * Plain timers only: no alternative or recovery in play (those take the
- * claimed path). Of flows in part $3 of $2 (by a hash of the flow id), so
- * parallel transactions take disjoint flows.
+ * claimed path), at most $1 of them, with their flows' columns `columns`
+ * (a select list of flows), a row a flow, and the flow's locked timers as
+ * "timerIds".
  */
-export const DUE_TIMERS = `
-SELECT id, flow_id AS "flowId"
-  FROM steps
- WHERE run_at <= now() AND due_action = 'timer' AND lease_owner IS NULL AND status = 'running'
-   AND alternative_id IS NULL AND strategy IS NULL AND NOT correction_rerun
-   AND (hashtext(flow_id::text) & 2147483647) % $2::int = $3::int
- ORDER BY run_at
- LIMIT $1`;
+export const lockDueTimers = (columns: string) => `
+WITH due AS MATERIALIZED (
+  SELECT id, flow_id
+    FROM steps
+   WHERE run_at <= now() AND due_action = 'timer' AND lease_owner IS NULL AND status = 'running'
+     AND alternative_id IS NULL AND strategy IS NULL AND NOT correction_rerun
+   ORDER BY run_at
+   LIMIT $1
+     FOR UPDATE SKIP LOCKED),
+locked AS MATERIALIZED (
+  SELECT ${columns}
+    FROM flows
+   WHERE id = ANY(ARRAY(SELECT flow_id FROM due))
+   ORDER BY id
+     FOR UPDATE SKIP LOCKED)
+SELECT locked.*, t.ids AS "timerIds"
+  FROM locked JOIN (SELECT flow_id, array_agg(id) AS ids FROM due GROUP BY flow_id) t ON t.flow_id = locked.id
+ ORDER BY locked.id`;
 
 export const FIRE_TIMERS = `
 WITH fired AS (
