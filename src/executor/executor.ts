@@ -22,7 +22,7 @@ import type { Notifier } from './notifier.js';
 import type { AddressPolicy } from '../domain/address-policy.js';
 import { createHttpAgent, type Resolver } from './runners/http-runner.js';
 import { requeueDueRetries } from '../store/retry-requeue.js';
-import { fireDueTimers } from '../store/timer-firing.js';
+import { anyDueTimer, fireDueTimers } from '../store/timer-firing.js';
 import type { WorkContext } from './work-context.js';
 
 /** Timers fired in bulk per transaction at most. */
@@ -153,6 +153,8 @@ export function createExecutor(options: ExecutorOptions) {
   let nextTimerLook = 0;
   /** Timer firings not yet committed (or failed). */
   const firings = new Set<Promise<void>>();
+  /** Whether the last look found due timers; after one that did not, a cheaper look (anyDueTimer) comes first. */
+  let timersFound = true;
 
   /**
    * Starts a firing of due timers in bulk (they need no execution slot) and
@@ -165,6 +167,11 @@ export function createExecutor(options: ExecutorOptions) {
     nextTimerLook = Date.now() + TIMER_LOOK_MS;
     // Its own failure handling: a retry left where it is still runs, only later in the queue.
     const requeued = requeueDueRetries(options.db).catch((error: unknown) => logger.warn({ err: error }, 'queuing due retries again failed'));
+    // Most looks of a service without timers find none: one statement, not a transaction, tells.
+    if (!timersFound && !(await anyDueTimer(options.db).catch(() => true))) {
+      await requeued;
+      return false;
+    }
     let held: (timers: number) => void = () => undefined;
     const locked = new Promise<number>((resolve) => (held = resolve));
     const firing = fireDueTimers(options.db, owner, TIMER_BATCH, { nowMs: ctx.now(), onLocked: held }).then(
@@ -183,6 +190,7 @@ export function createExecutor(options: ExecutorOptions) {
     firings.add(firing);
     void firing.finally(() => firings.delete(firing));
     const [timers] = await Promise.all([locked, requeued]);
+    timersFound = timers > 0;
     if (timers < TIMER_BATCH) return false;
     nextTimerLook = 0;
     return true;

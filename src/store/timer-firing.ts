@@ -13,7 +13,7 @@ import type { Database } from './database.js';
 import { FLOW_COLUMNS, FlowTx, type FlowRow } from './flow-tx.js';
 import { finishAll } from './flow-writes.js';
 import { prepared } from './prepared.js';
-import { FIRE_TIMERS, lockDueTimers } from './sql/fire-timers.js';
+import { ANY_DUE_TIMER, FIRE_TIMERS, lockDueTimers } from './sql/fire-timers.js';
 import { noteDelayParked } from './transitions/attempts.js';
 import { settleSteps } from './transitions/flow-progress.js';
 
@@ -52,6 +52,12 @@ export interface FiringOptions {
   nowMs?: number;
   /** Hears how many due timers the firing holds, once it holds them: a firing started after that takes others. */
   onLocked?: (timers: number) => void;
+}
+
+/** Whether any timer fireDueTimers would take is due: one statement, no transaction. */
+export async function anyDueTimer(db: Database): Promise<boolean> {
+  const { rows } = await db.query<{ due: boolean }>(prepared(ANY_DUE_TIMER, []));
+  return rows[0]?.due ?? false;
 }
 
 /** Fires up to `limit` due timers; `executedBy` is recorded as their attempts' executor. */

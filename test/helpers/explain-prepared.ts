@@ -3,13 +3,13 @@
 // parameters), on one pooled connection.
 import type { Database } from '../../src/store/database.js';
 
-/** The plan text of `statement` prepared with parameter `types` and executed with `args`. */
+/** The plan text of `statement` prepared with parameter `types` and executed with `args` (both '' for none). */
 export async function explainPrepared(db: Database, statement: string, types: string, args: string): Promise<string> {
   const client = await db.pool.connect();
   try {
-    await client.query(`PREPARE probe(${types}) AS ${statement}`);
+    await client.query(`PREPARE probe${types ? `(${types})` : ''} AS ${statement}`);
     try {
-      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE probe(${args})`);
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE probe${args ? `(${args})` : ''}`);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     } finally {
       await client.query('DEALLOCATE probe');

@@ -9,8 +9,8 @@
 // - Estimated at a few rows, the partial index made FIRE_TIMERS scan every
 //   parked timer and probe its id list for each: 3-9 s a statement.
 import { describe, expect, it } from 'vitest';
-import { FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
-import { fireDueTimers, LOCK_DUE_TIMERS } from '../../src/store/timer-firing.js';
+import { ANY_DUE_TIMER, FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
+import { anyDueTimer, fireDueTimers, LOCK_DUE_TIMERS } from '../../src/store/timer-firing.js';
 import { explainPrepared } from '../helpers/explain-prepared.js';
 import { createFlowsOf, PARKED_PAIR } from '../helpers/bulk-flows.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
@@ -29,13 +29,16 @@ describe('the due timers index', () => {
     expect(timers).toHaveLength(1000);
 
     expect(await explainPrepared(store.db(), LOCK_DUE_TIMERS, 'int', '500')).toContain('steps_due_timers_idx');
+    expect(await explainPrepared(store.db(), ANY_DUE_TIMER, '', '')).toContain('steps_due_timers_idx');
     const ids = timers.slice(0, 500).map((t) => t.id).join(',');
     const fire = await explainPrepared(store.db(), FIRE_TIMERS, 'uuid[]', `'{${ids}}'::uuid[]`);
     expect(fire).not.toContain('steps_due_timers_idx');
     expect(fire).toMatch(/Index Scan using steps_pkey on steps s\b/);
 
     let fired = 0;
+    expect(await anyDueTimer(store.db())).toBe(true);
     for (let round = 0; round < 2; round++) fired += (await fireDueTimers(store.db(), 'test-executor', 500)).fired;
     expect(fired).toBe(1000);
+    expect(await anyDueTimer(store.db())).toBe(false);
   }, 90_000); // thousands of flows created, while other files run too
 });

@@ -13,6 +13,13 @@
 
 import { parkedRunAt, pendingDependentsOf, releasedRunAt } from './becoming-due.js';
 
+/** Whether any plain timer is due (LOCK_DUE_TIMERS' test), without a transaction or a lock. */
+export const ANY_DUE_TIMER = `
+SELECT EXISTS (
+  SELECT 1 FROM steps
+   WHERE run_at <= now() AND due_action = 'timer' AND lease_owner IS NULL AND status = 'running'
+     AND alternative_id IS NULL AND strategy IS NULL AND NOT correction_rerun) AS due`;
+
 /**
  * Plain timers only: no alternative or recovery in play (those take the
  * claimed path), at most $1 of them, with their flows' columns `columns`
