@@ -13,16 +13,20 @@
 
 import { parkedRunAt, pendingDependentsOf, releasedRunAt } from './becoming-due.js';
 
-/** Whether any plain timer is due (LOCK_DUE_TIMERS' test), without a transaction or a lock. */
+/**
+ * A plain parked timer that is due, over steps: no alternative or recovery in
+ * play (those take the claimed path). One text for both statements below, so
+ * the cheap look and the firing agree on what is due.
+ */
+const PLAIN_DUE_TIMER = `run_at <= now() AND due_action = 'timer' AND lease_owner IS NULL AND status = 'running'
+     AND alternative_id IS NULL AND strategy IS NULL AND NOT correction_rerun`;
+
+/** Whether any timer LOCK_DUE_TIMERS would take is due, without a transaction or a lock. */
 export const ANY_DUE_TIMER = `
-SELECT EXISTS (
-  SELECT 1 FROM steps
-   WHERE run_at <= now() AND due_action = 'timer' AND lease_owner IS NULL AND status = 'running'
-     AND alternative_id IS NULL AND strategy IS NULL AND NOT correction_rerun) AS due`;
+SELECT EXISTS (SELECT 1 FROM steps WHERE ${PLAIN_DUE_TIMER}) AS due`;
 
 /**
- * Plain timers only: no alternative or recovery in play (those take the
- * claimed path), at most $1 of them, with their flows' columns `columns`
+ * Plain due timers, at most $1 of them, with their flows' columns `columns`
  * (a select list of flows), a row a flow, and the flow's locked timers as
  * "timerIds".
  */
@@ -30,8 +34,7 @@ export const lockDueTimers = (columns: string) => `
 WITH due AS MATERIALIZED (
   SELECT id, flow_id
     FROM steps
-   WHERE run_at <= now() AND due_action = 'timer' AND lease_owner IS NULL AND status = 'running'
-     AND alternative_id IS NULL AND strategy IS NULL AND NOT correction_rerun
+   WHERE ${PLAIN_DUE_TIMER}
    ORDER BY run_at
    LIMIT $1
      FOR UPDATE SKIP LOCKED),
