@@ -88,10 +88,21 @@ export function createExecutor(options: ExecutorOptions) {
         enableFastClaim(tx, {
           owner,
           leaseMs: options.leaseMs,
-          reserve: (n) => {
-            const got = running ? Math.max(0, Math.min(n, free())) : 0;
-            reserved += got;
-            return got;
+          reserve: (n, handedOver) => {
+            if (!running) return 0;
+            let got = 0;
+            // A settled step's slot passes to what it releases (its work only waits for the commit now): free() is unchanged.
+            for (const id of handedOver) {
+              const work = inflight.get(id);
+              if (got >= n || !work || work.handedOver) continue;
+              work.handedOver = true;
+              handedOverSlots++;
+              reserved++;
+              got++;
+            }
+            const more = Math.max(0, Math.min(n - got, free()));
+            reserved += more;
+            return got + more;
           },
           release: (n) => {
             reserved -= n;
@@ -104,11 +115,17 @@ export function createExecutor(options: ExecutorOptions) {
     }),
   };
   const bell = new Doorbell();
-  /** Work in flight by step row id, with the run and attempt count its row was claimed with (see launch). */
-  const inflight = new Map<string, { work: Promise<void>; run: number; attempt: number }>();
+  /**
+   * Work in flight by step row id, with the run and attempt count its row was
+   * claimed with (see launch); `handedOver` once its slot has passed to the
+   * steps its success releases.
+   */
+  const inflight = new Map<string, { work: Promise<void>; run: number; attempt: number; handedOver?: boolean }>();
   /** Slots promised to fast claims not yet started. */
   let reserved = 0;
-  const free = () => options.concurrency - inflight.size - reserved;
+  /** In-flight work whose slot has been handed over (it holds none). */
+  let handedOverSlots = 0;
+  const free = () => options.concurrency - (inflight.size - handedOverSlots) - reserved;
   let running = false;
   let abandoned = false;
   let loopDone: Promise<void> = Promise.resolve();
@@ -131,6 +148,11 @@ export function createExecutor(options: ExecutorOptions) {
     return ms === null || ms === undefined ? pollIntervalMs : Math.max(5, Math.min(pollIntervalMs, Math.ceil(ms)));
   }
 
+  function forget(id: string, entry: { handedOver?: boolean }): void {
+    inflight.delete(id);
+    if (entry.handedOver) handedOverSlots--;
+  }
+
   function launch(step: ClaimedStep): void {
     // A row this process is still working on comes back when its lease ran out before the
     // work was written (a slow commit under load): the claim has renewed the lease; running
@@ -142,9 +164,11 @@ export function createExecutor(options: ExecutorOptions) {
     const work = runDueWork(ctx, step)
       .catch((error: unknown) => logger.error({ err: error, flowId: step.flowId, stepId: step.stepId }, 'step work failed; the lease will expire and it will be retried'))
       .finally(() => {
-        if (inflight.get(step.id)?.work === work) inflight.delete(step.id);
+        const entry = inflight.get(step.id);
+        if (entry?.work === work) forget(step.id, entry);
         bell.ring();
       });
+    if (current) forget(step.id, current);
     inflight.set(step.id, { work, run: step.run, attempt: step.attempt });
   }
 

@@ -9,8 +9,11 @@ import type { ClaimedStep } from './claimed-step.js';
 export interface FastClaimOptions {
   owner: string;
   leaseMs: number;
-  /** Reserves up to `n` execution slots; returns how many it got. */
-  reserve(n: number): number;
+  /**
+   * Reserves up to `n` execution slots; returns how many it got. The slots of
+   * the in-flight steps `handedOver` (settled by this transaction) count first.
+   */
+  reserve(n: number, handedOver: readonly string[]): number;
   /** Returns reserved slots that will not be used. */
   release(n: number): void;
   /** Starts a claimed step (its slot reservation becomes an in-flight execution). */
@@ -21,8 +24,8 @@ export function enableFastClaim(tx: FlowTx, o: FastClaimOptions): void {
   tx.readyClaimer = {
     owner: o.owner,
     leaseMs: o.leaseMs,
-    reserve(n) {
-      const slots = o.reserve(n);
+    reserve(n, handedOver = []) {
+      const slots = o.reserve(n, handedOver);
       let held = slots;
       // Held slots go back if the transaction rolls back (once, however often the hooks run).
       if (slots > 0) {

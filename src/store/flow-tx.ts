@@ -42,8 +42,13 @@ export interface FlowRow {
 export interface ReadyClaimer {
   owner: string;
   leaseMs: number;
-  /** Reserves up to `n` slots; `accept` takes the rows actually claimed with them. */
-  reserve(n: number): { slots: number; accept(rows: (StepRow & { dueAt: Date; claimedAt: Date })[]): void };
+  /**
+   * Reserves up to `n` slots; `accept` takes the rows actually claimed with
+   * them. `handedOver`: row ids of steps this transaction settles whose work
+   * holds a slot of this executor's; their slots pass to the steps they
+   * release before any free one is taken.
+   */
+  reserve(n: number, handedOver?: readonly string[]): { slots: number; accept(rows: (StepRow & { dueAt: Date; claimedAt: Date })[]): void };
 }
 
 export const FLOW_COLUMNS = `id, name, mode, status, input, labels, plan, quality, error, notify,

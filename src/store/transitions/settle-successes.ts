@@ -52,13 +52,18 @@ export async function settleSuccesses(all: { tx: FlowTx; success: Success }[]): 
   const entries = all.filter(({ success }) => !seen.has(success.step.id) && seen.add(success.step.id));
   if (entries.length === 0) return;
   const client = entries[0]!.tx.client;
-  const flows = new Map<FlowTx, number>();
+  const flows = new Map<FlowTx, { dependents: number; settling: string[] }>();
   for (const { tx, success } of entries) {
-    const dependents = tx.graph.filter((s) => s.dependsOn.includes(success.step.stepId)).length;
-    flows.set(tx, (flows.get(tx) ?? 0) + dependents);
+    const flow = flows.get(tx) ?? { dependents: 0, settling: [] };
+    flow.dependents += tx.graph.filter((s) => s.dependsOn.includes(success.step.stepId)).length;
+    flow.settling.push(success.step.id);
+    flows.set(tx, flow);
   }
   // A slot for every dependent, ready or not (only the statement knows): the unused ones go back as soon as it answers.
-  const reservations = new Map([...flows].map(([tx, dependents]) => [tx.flow.id, { tx, reservation: dependents > 0 ? tx.readyClaimer?.reserve(dependents) : undefined }]));
+  // The settling steps' own slots come first: a flow's next step takes its predecessor's slot, even when every slot is busy.
+  const reservations = new Map(
+    [...flows].map(([tx, { dependents, settling }]) => [tx.flow.id, { tx, reservation: dependents > 0 ? tx.readyClaimer?.reserve(dependents, settling) : undefined }]),
+  );
   const claimer = [...flows.keys()].find((tx) => tx.readyClaimer)?.readyClaimer;
   const payload = entries.map(({ tx, success: { step, output, options } }) => {
     const status = options.status ?? 'succeeded';

@@ -1,0 +1,82 @@
+// A success hands its execution slot to the step it releases: with every
+// slot busy, a flow's next step is still claimed by the statement that
+// settles its predecessor and started after the commit, without a claim of
+// its own, and the executor never runs more than `concurrency` calls at once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/store/database.js';
+import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+
+let h: Harness;
+let up: Upstream;
+/** Rows returned by the claim loop's statement, since the last reset. */
+let claimedRows = 0;
+/** Calls the upstream is answering now, and the most at once. */
+let active = 0;
+let mostAtOnce = 0;
+
+function countingClaims(db: Database): Database {
+  return {
+    ...db,
+    query: (async (config: unknown, values?: unknown[]) => {
+      const result = await (db.query as (c: unknown, v?: unknown[]) => Promise<{ rows: unknown[] }>)(config, values);
+      const text = typeof config === 'string' ? config : (config as { text: string }).text;
+      if (text === CLAIM_DUE_STEPS) claimedRows += result.rows.length;
+      return result;
+    }) as Database['query'],
+  };
+}
+
+beforeAll(async () => {
+  h = await startHarness({ startExecutor: false });
+  h.addExecutor({ db: countingClaims(h.db), concurrency: 1 });
+  up = await startUpstream();
+  up.on('/op', async () => {
+    active++;
+    mostAtOnce = Math.max(mostAtOnce, active);
+    await new Promise((r) => setTimeout(r, 20));
+    active--;
+    return { body: { ok: true } };
+  });
+});
+afterAll(async () => {
+  await h.close();
+  await up.close();
+});
+
+const call = (id: string, dependsOn?: string[]) => ({ id, kind: 'http', request: { method: 'POST', url: `${up.url}/op`, body: { id } }, ...(dependsOn ? { dependsOn } : {}) });
+
+describe('slot handover', () => {
+  it("a sequence's next steps start in their predecessor's slot, with no claim of their own, even with the only slot busy", async () => {
+    claimedRows = 0;
+    mostAtOnce = 0;
+    const flows = [];
+    for (let f = 0; f < 3; f++) flows.push((await h.submit({ name: `chain-${f}`, steps: [call('a'), call('b'), call('c')] })).body.id);
+    for (const id of flows) expect((await h.waitFor(id, ['completed', 'failed'], 15_000)).status).toBe('completed');
+    // Only each flow's first step went through the claim loop.
+    expect(claimedRows).toBe(3);
+    expect(mostAtOnce).toBe(1);
+    // The flows ran one after another: each started in the slot the one before left.
+    const order = up.to('/op').map((r) => (r.body as { id: string }).id);
+    expect(order).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c']);
+  });
+
+  it('a success that releases two steps hands over one slot: the other waits for a free one', async () => {
+    claimedRows = 0;
+    mostAtOnce = 0;
+    const { body } = await h.submit({ name: 'fan-out', steps: [call('root'), call('left', ['root']), call('right', ['root']), call('join', ['left', 'right'])] });
+    expect((await h.waitFor(body.id, ['completed', 'failed'], 15_000)).status).toBe('completed');
+    expect(mostAtOnce).toBe(1);
+    // root by the claim loop, one of left/right in root's slot, the other by the claim loop; join in the last one's slot.
+    expect(claimedRows).toBe(2);
+  });
+
+  it('slots handed over are counted back: later flows still run, one call at a time', async () => {
+    mostAtOnce = 0;
+    const flows = [];
+    for (let f = 0; f < 4; f++) flows.push((await h.submit({ name: `again-${f}`, steps: [call('a'), call('b')] })).body.id);
+    for (const id of flows) expect((await h.waitFor(id, ['completed', 'failed'], 15_000)).status).toBe('completed');
+    expect(mostAtOnce).toBe(1);
+  });
+});
