@@ -228,7 +228,14 @@ export function createExecutor(options: ExecutorOptions) {
       try {
         if (capacity > 0) {
           const limit = Math.min(capacity, batchSize);
-          const rows = await claim(limit);
+          // Held while the claim is out: a commit's fast claim meanwhile must not take the same slots.
+          reserved += limit;
+          let rows: ClaimedStep[];
+          try {
+            rows = await claim(limit);
+          } finally {
+            reserved -= limit;
+          }
           for (const row of rows) launch(row);
           failures = 0;
           if (rows.length === limit) continue;

@@ -1,7 +1,8 @@
 // A success hands its execution slot to the step it releases: with every
 // slot busy, a flow's next step is still claimed by the statement that
 // settles its predecessor and started after the commit, without a claim of
-// its own, and the executor never runs more than `concurrency` calls at once.
+// its own, and the executor never runs more than `concurrency` calls at once,
+// also when a commit's fast claim lands while the claim loop's claim is out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/store/database.js';
 import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
@@ -78,5 +79,48 @@ describe('slot handover', () => {
     for (let f = 0; f < 4; f++) flows.push((await h.submit({ name: `again-${f}`, steps: [call('a'), call('b')] })).body.id);
     for (const id of flows) expect((await h.waitFor(id, ['completed', 'failed'], 15_000)).status).toBe('completed');
     expect(mostAtOnce).toBe(1);
+  });
+});
+
+describe('a claim in flight', () => {
+  it("holds its slots: a commit's fast claim meanwhile cannot take them too", async () => {
+    const h2 = await startHarness({ startExecutor: false });
+    // Every claim waits 400 ms before it runs, so a commit lands while one is out.
+    const slowClaims: Database = {
+      ...h2.db,
+      query: (async (config: unknown, values?: unknown[]) => {
+        const text = typeof config === 'string' ? config : (config as { text: string }).text;
+        if (text === CLAIM_DUE_STEPS) await new Promise((r) => setTimeout(r, 400));
+        return (h2.db.query as (c: unknown, v?: unknown[]) => Promise<unknown>)(config, values);
+      }) as Database['query'],
+    };
+    let running = 0;
+    let most = 0;
+    up.on('/slow', async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 1500));
+      running--;
+      return { body: { ok: true } };
+    });
+    up.on('/soon', () => ({ body: { ok: true }, delayMs: 100 }));
+    up.on('/now', () => ({ body: { ok: true } }));
+    const step = (id: string, path: string, dependsOn?: string[]) => ({ id, kind: 'http', request: { method: 'POST', url: `${up.url}${path}` }, ...(dependsOn ? { dependsOn } : {}) });
+    try {
+      h2.addExecutor({ db: slowClaims, concurrency: 2 });
+      // The first claim takes a1 and c1. c1 ends first and the loop claims again (one slot, a1 still runs);
+      // while that claim waits, a1 succeeds and releases a2 and a3.
+      const a = await h2.submit({ name: 'fan', steps: [step('a1', '/soon'), step('a2', '/slow', ['a1']), step('a3', '/slow', ['a1'])] });
+      const c = await h2.submit({ name: 'quick', steps: [step('c1', '/now')] });
+      for (let i = 0; i < 300 && up.to('/now').length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 150));
+      // Due before the waiting claim runs: it takes it, or a3 if a3 did not get a slot from the commit.
+      const b = await h2.submit({ name: 'late', steps: [step('b1', '/slow')] });
+      for (const id of [a.body.id, b.body.id, c.body.id]) expect((await h2.waitFor(id, ['completed', 'failed'], 20_000)).status).toBe('completed');
+      expect(up.to('/slow')).toHaveLength(3);
+      expect(most).toBe(2);
+    } finally {
+      await h2.close();
+    }
   });
 });
