@@ -74,6 +74,11 @@ export interface NormalizedStep {
   compensate: (Action & { timeoutMs: number }) | null;
 }
 
+/** How long the step waits when its primary is a `delay`, else null: such a step is parked on its timer as soon as it is due. */
+export function primaryDelayMs(step: Pick<NormalizedStep, 'primary'>): number | null {
+  return step.primary.kind === 'delay' ? step.primary.delayMs : null;
+}
+
 export interface NormalizedPlan {
   name: string;
   mode: Mode;

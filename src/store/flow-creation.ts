@@ -6,7 +6,7 @@
 // per statement, so one bad flow never fails others, and a repeated
 // Idempotency-Key waits until the statement writing its first use is done.
 import { uuidv7 } from './uuid-v7.js';
-import type { NormalizedPlan } from '../domain/plan.js';
+import { primaryDelayMs, type NormalizedPlan } from '../domain/plan.js';
 import type { Database } from './database.js';
 import { prepared } from './prepared.js';
 import { delayStartedData } from './transitions/attempts.js';
@@ -28,7 +28,7 @@ export type CreateResult =
 
 /** The delay a step starts with when it is due at creation (a root `delay` step is parked on its timer at once), else null. */
 function rootDelayMs(s: NormalizedPlan['steps'][number]): number | null {
-  return s.dependsOn.length === 0 && s.primary.kind === 'delay' ? s.primary.delayMs : null;
+  return s.dependsOn.length === 0 ? primaryDelayMs(s) : null;
 }
 
 function stepRecords(plan: NormalizedPlan) {

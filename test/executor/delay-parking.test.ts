@@ -1,6 +1,6 @@
 // A `delay` step is parked on its timer the moment it becomes due: at the
-// flow's creation when it has no dependencies, in the statement that settles
-// its last dependency otherwise. Its delay runs from then, not from when an
+// flow's creation (or by a restart) when it has no dependencies left, in the
+// statement that settles its last dependency otherwise. Its delay runs from then, not from when an
 // executor gets round to it, and it never takes an execution slot.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFlowTx } from '../../src/store/flow-tx.js';
@@ -134,6 +134,22 @@ describe('delay steps', () => {
     expect(steps.find((s) => s.id === 'next')).toMatchObject({ status: 'pending', startedAt: null });
     const got = (await idle.app.inject({ method: 'GET', url: `/v1/flows/${res.body.id}` })).json() as { steps: { id: string; startedAt: string | null }[] };
     expect(got.steps.find((s) => s.id === 'wait')!.startedAt).toBe(steps.find((s) => s.id === 'wait')!.startedAt);
+  });
+
+  it('due at a restart are parked by the restart: the delay runs from it, and its start follows flow.restarted', async () => {
+    const res = await idle.submit({ name: 'parked-at-restart', steps: [{ id: 'wait', kind: 'delay', delayMs: 60_000 }, { id: 'next', kind: 'noop', dependsOn: ['wait'] }] });
+    expect((await idle.app.inject({ method: 'POST', url: `/v1/flows/${res.body.id}/cancel`, payload: { compensate: false } })).statusCode).toBe(200);
+    const restarted = await idle.app.inject({ method: 'POST', url: `/v1/flows/${res.body.id}/restart`, payload: {} });
+    expect(restarted.statusCode).toBe(202);
+    // The restart's transaction wrote the flow's updated_at: the same now() as the timer's.
+    expect(await stepTimes(idle, res.body.id, 'wait', 'f.updated_at')).toMatchObject({ status: 'running', dueAction: 'timer', sinceMs: 60_000, startedAt: expect.any(Date) });
+    expect(await stepTimes(idle, res.body.id, 'next', 'f.updated_at')).toMatchObject({ status: 'pending', dueAction: null, sinceMs: null });
+    const events = (await idle.events(res.body.id)).slice(-2);
+    expect(events.map((e) => [e.type, e.stepId ?? null])).toEqual([
+      ['flow.restarted', 'wait'],
+      ['step.started', 'wait'],
+    ]);
+    expect(events[1]!.data).toEqual({ kind: 'delay', delayMs: 60_000 });
   });
 
   it('parked on release fire after their delay and the flow completes', async () => {

@@ -6,6 +6,9 @@ import type { FlowTx } from '../flow-tx.js';
 import { recountOutputBytes } from '../output-budget.js';
 import { recordSupersededTasks } from '../superseded-tasks.js';
 import { endFlow } from './flow-progress.js';
+import { noteDelayParked } from './attempts.js';
+import { parkedRunAt } from '../sql/becoming-due.js';
+import { primaryDelayMs } from '../../domain/plan.js';
 
 export class CommandRefused extends Error {}
 /** A restart naming a step the flow does not have (422). */
@@ -53,26 +56,33 @@ export async function restartFlow(tx: FlowTx, fromStep: string | undefined, inpu
   if (!from) throw new CommandRefused('nothing to restart: every step succeeded');
   const reset = rows.filter((r) => r.position >= from.position || !KEPT.has(r.status));
   const resetIds = new Set(reset.map((r) => r.stepId));
-  const pending = reset.map((r) => ({ stepId: r.stepId, pendingDeps: r.dependsOn.filter((d) => resetIds.has(d)).length }));
+  const planSteps = new Map(tx.flow.plan?.steps.map((s) => [s.id, s]));
+  const pending = reset.map((r) => {
+    const pendingDeps = r.dependsOn.filter((d) => resetIds.has(d)).length;
+    const step = planSteps.get(r.stepId);
+    // A delay due at once is parked on its timer by this statement, as at creation: it runs from the restart.
+    return { stepId: r.stepId, pendingDeps, delayMs: pendingDeps === 0 && step ? primaryDelayMs(step) : null };
+  });
   // Before the reset clears task_id: a worker may still hold one of these tasks.
   await recordSupersededTasks(tx.client, tx.flow.id, [...resetIds]);
   await recountOutputBytes(tx.client, tx.flow.id, [...resetIds]);
   await tx.client.query(
     `UPDATE steps s
-        SET status = CASE WHEN p.pending_deps = 0 THEN 'scheduled' ELSE 'pending' END,
+        SET status = CASE WHEN p.delay_ms IS NOT NULL THEN 'running' WHEN p.pending_deps = 0 THEN 'scheduled' ELSE 'pending' END,
             pending_deps = p.pending_deps,
-            run_at = CASE WHEN p.pending_deps = 0 THEN now() END,
-            due_action = CASE WHEN p.pending_deps = 0 THEN 'attempt' END,
+            run_at = CASE WHEN p.delay_ms IS NOT NULL THEN ${parkedRunAt('p')} WHEN p.pending_deps = 0 THEN now() END,
+            due_action = CASE WHEN p.delay_ms IS NOT NULL THEN 'timer' WHEN p.pending_deps = 0 THEN 'attempt' END,
             definition = s.config->'primary', alternative_id = NULL, fallback_index = 0, degradation_index = 0,
             attempt = 0, counted_attempts = 0, correction_rerun = false, corrections_used = '{}', strategy = NULL,
             quality = NULL, output = NULL, error = NULL, last_delay_ms = NULL, first_failure_at = NULL, first_error_type = NULL,
             lease_owner = NULL, lease_expires_at = NULL, task_id = NULL, task_input = NULL, task_worker_id = NULL,
             task_claimed_at = NULL, completion_order = NULL, compensation_status = NULL, compensation_error = NULL,
-            compensation_attempt = 0, started_at = NULL, finished_at = NULL, run = s.run + 1, updated_at = now()
-       FROM jsonb_to_recordset($2::jsonb) AS p(step_id text, pending_deps int)
+            compensation_attempt = 0, started_at = CASE WHEN p.delay_ms IS NOT NULL THEN now() END, finished_at = NULL, run = s.run + 1, updated_at = now()
+       FROM jsonb_to_recordset($2::jsonb) AS p(step_id text, pending_deps int, delay_ms bigint)
       WHERE s.flow_id = $1 AND s.step_id = p.step_id`,
-    [tx.flow.id, JSON.stringify(pending.map((p) => ({ step_id: p.stepId, pending_deps: p.pendingDeps })))],
+    [tx.flow.id, JSON.stringify(pending.map((p) => ({ step_id: p.stepId, pending_deps: p.pendingDeps, delay_ms: p.delayMs })))],
   );
+  for (const p of pending) if (p.delayMs !== null) noteDelayParked(tx, p.stepId, p.delayMs);
   const quality = rows.filter((r) => !resetIds.has(r.stepId)).reduce((q, r) => q * (r.quality ?? 1), 1);
   const deadlineAt = await renewDeadline(tx);
   tx.set({ status: 'running', error: null, finishedAt: null, stepsRemaining: reset.length, stepsFailed: 0, quality, ...(input !== undefined ? { input } : {}) });
