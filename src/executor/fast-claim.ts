@@ -41,16 +41,18 @@ export function enableFastClaim(tx: FlowTx, o: FastClaimOptions): void {
           held = rows.length;
           if (rows.length === 0) return;
           const f = tx.flow;
-          const claimed: ClaimedStep[] = rows.map((r) => ({
-            ...r,
-            flowName: f.name,
-            flowMode: f.mode,
-            flowStatus: f.status,
-            flowInput: f.input,
-            flowLabels: f.labels,
-            flowDeadlineAt: f.deadlineAt,
-            flowTraceparent: f.traceparent,
-          }));
+          // The rows are the statement's own: completed in place, not copied (most steps start this way).
+          const claimed: ClaimedStep[] = rows.map((r) =>
+            Object.assign(r, {
+              flowName: f.name,
+              flowMode: f.mode,
+              flowStatus: f.status,
+              flowInput: f.input,
+              flowLabels: f.labels,
+              flowDeadlineAt: f.deadlineAt,
+              flowTraceparent: f.traceparent,
+            }),
+          );
           tx.afterCommit.push(() => {
             // A later outcome in the same transaction may have ended the flow (its steps cancelled): start nothing then.
             if (isTerminalFlowStatus(tx.flow.status) || tx.flow.status === 'compensating') {
