@@ -17,21 +17,28 @@ let claimedRows = 0;
 let active = 0;
 let mostAtOnce = 0;
 
-function countingClaims(db: Database): Database {
+type QueryResult = { rows: unknown[] };
+
+/** `db`, with every claim of the claim loop run through `around`. */
+function aroundClaims(db: Database, around: (claim: () => Promise<QueryResult>) => Promise<QueryResult>): Database {
+  const query = db.query as (c: unknown, v?: unknown[]) => Promise<QueryResult>;
   return {
     ...db,
-    query: (async (config: unknown, values?: unknown[]) => {
-      const result = await (db.query as (c: unknown, v?: unknown[]) => Promise<{ rows: unknown[] }>)(config, values);
+    query: ((config: unknown, values?: unknown[]) => {
       const text = typeof config === 'string' ? config : (config as { text: string }).text;
-      if (text === CLAIM_DUE_STEPS) claimedRows += result.rows.length;
-      return result;
+      return text === CLAIM_DUE_STEPS ? around(() => query(config, values)) : query(config, values);
     }) as Database['query'],
   };
 }
 
 beforeAll(async () => {
   h = await startHarness({ startExecutor: false });
-  h.addExecutor({ db: countingClaims(h.db), concurrency: 1 });
+  const countingClaims = aroundClaims(h.db, async (claim) => {
+    const result = await claim();
+    claimedRows += result.rows.length;
+    return result;
+  });
+  h.addExecutor({ db: countingClaims, concurrency: 1 });
   up = await startUpstream();
   up.on('/op', async () => {
     active++;
@@ -86,14 +93,10 @@ describe('a claim in flight', () => {
   it("holds its slots: a commit's fast claim meanwhile cannot take them too", async () => {
     const h2 = await startHarness({ startExecutor: false });
     // Every claim waits 400 ms before it runs, so a commit lands while one is out.
-    const slowClaims: Database = {
-      ...h2.db,
-      query: (async (config: unknown, values?: unknown[]) => {
-        const text = typeof config === 'string' ? config : (config as { text: string }).text;
-        if (text === CLAIM_DUE_STEPS) await new Promise((r) => setTimeout(r, 400));
-        return (h2.db.query as (c: unknown, v?: unknown[]) => Promise<unknown>)(config, values);
-      }) as Database['query'],
-    };
+    const slowClaims = aroundClaims(h2.db, async (claim) => {
+      await new Promise((r) => setTimeout(r, 400));
+      return claim();
+    });
     let running = 0;
     let most = 0;
     up.on('/slow', async () => {
