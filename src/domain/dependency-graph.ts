@@ -4,6 +4,8 @@
 export interface GraphNode {
   id: string;
   dependsOn: string[];
+  /** A `delay` step: parked on its timer when it becomes due, it never takes an execution slot. */
+  delay?: boolean;
 }
 
 /** `dependsOn` omitted = the previous step in the array; the first step depends on nothing. */

@@ -3,10 +3,10 @@
 // the first time it locks the flow and only its graph after that: the plan
 // is the largest thing on the flow row. Bounded, least recently used first out.
 import type { GraphNode } from '../domain/dependency-graph.js';
-import type { NormalizedPlan } from '../domain/plan.js';
+import { primaryDelayMs, type NormalizedPlan } from '../domain/plan.js';
 
 export function graphOf(plan: NormalizedPlan): GraphNode[] {
-  return plan.steps.map((s) => ({ id: s.id, dependsOn: s.dependsOn }));
+  return plan.steps.map((s) => (primaryDelayMs(s) === null ? { id: s.id, dependsOn: s.dependsOn } : { id: s.id, dependsOn: s.dependsOn, delay: true }));
 }
 
 export function createStepGraphCache(limit = 10_000) {

@@ -1,8 +1,9 @@
 // Successes settled set-wise by the group commit: however many outcomes a
 // batch holds, it costs three statements (lock the flows, settle and release,
 // write attempts/events/flows), dependents released by several of them at
-// once are released exactly once, ready ones are claimed for the executor,
-// and a success whose lease was lost settles nothing.
+// once are released exactly once, ready ones are claimed for the executor
+// (with slots reserved for them, none for a delay, which is parked), and a
+// success whose lease was lost settles nothing.
 import { describe, expect, it } from 'vitest';
 import { normalizePlan } from '../../src/domain/plan.js';
 import { planSchema } from '../../src/domain/plan-schema.js';
@@ -140,6 +141,38 @@ describe('successes settled set-wise by the group commit', () => {
     expect((await stepsOf(flowId)).a).toMatchObject({ status: 'succeeded', output: { run: 1 } });
     const succeeded = (await store.db().query(`SELECT 1 FROM flow_events WHERE flow_id = $1 AND type = 'step.succeeded' AND step_id = 'a'`, [flowId])).rowCount;
     expect(succeeded).toBe(1);
+  });
+
+  it('reserves slots only for the dependents that can be claimed: a delay is parked without one', async () => {
+    // Nothing else due: rows earlier tests left due are claimed out of the way.
+    await store.db().query(prepared(CLAIM_DUE_STEPS, ['bystander', 10_000, 3_600_000]));
+    const plan = planSchema.parse({
+      name: 'to-delays',
+      steps: [
+        { id: 'a', kind: 'noop' },
+        { id: 'wait', kind: 'delay', delayMs: 60_000, dependsOn: ['a'] },
+        { id: 'next', kind: 'noop', dependsOn: ['a'] },
+        { id: 'b', kind: 'noop', dependsOn: [] },
+        { id: 'only-wait', kind: 'delay', delayMs: 60_000, dependsOn: ['b'] },
+      ],
+    });
+    const created = await createFlow(store.db(), { plan: normalizePlan(plan), idempotencyKey: undefined, requestHash: 'h', createdBy: null, traceId: null, traceparent: null });
+    if (!created.created) throw new Error('flow not created');
+    const roots = await claimRoots(created.flowId);
+    const asked: number[] = [];
+    const launched: ClaimedStep[] = [];
+    const committer = createGroupCommitter({
+      db: store.db(),
+      prepare: (tx) =>
+        enableFastClaim(tx, { owner: OWNER, leaseMs: 30_000, reserve: (n) => (asked.push(n), n), release: () => undefined, launch: (s) => launched.push(s) }),
+    });
+    await succeed(committer, roots.get('a')!);
+    await succeed(committer, roots.get('b')!);
+    // a: one slot (next), not two; b: none asked for at all.
+    expect(asked).toEqual([1]);
+    expect(launched.map((s) => s.stepId)).toEqual(['next']);
+    const steps = await stepsOf(created.flowId);
+    expect([steps.wait!.status, steps['only-wait']!.status]).toEqual(['running', 'running']);
   });
 
   it('a busy executor finishes the flows it started first: a released dependent waits with its flow\'s creation time, its lag counted from its release', async () => {

@@ -55,11 +55,12 @@ export async function settleSuccesses(all: { tx: FlowTx; success: Success }[]): 
   const flows = new Map<FlowTx, { dependents: number; settling: string[] }>();
   for (const { tx, success } of entries) {
     const flow = flows.get(tx) ?? { dependents: 0, settling: [] };
-    flow.dependents += tx.graph.filter((s) => s.dependsOn.includes(success.step.stepId)).length;
+    // A dependent delay is parked, not claimed: it needs no slot.
+    flow.dependents += tx.graph.filter((s) => !s.delay && s.dependsOn.includes(success.step.stepId)).length;
     flow.settling.push(success.step.id);
     flows.set(tx, flow);
   }
-  // A slot for every dependent, ready or not (only the statement knows): the unused ones go back as soon as it answers.
+  // A slot for every dependent that is not a delay, ready or not (only the statement knows): the unused ones go back as soon as it answers.
   // The settling steps' own slots come first: a flow's next step takes its predecessor's slot, even when every slot is busy.
   const reservations = new Map(
     [...flows].map(([tx, { dependents, settling }]) => [tx.flow.id, { tx, reservation: dependents > 0 ? tx.readyClaimer?.reserve(dependents, settling) : undefined }]),
