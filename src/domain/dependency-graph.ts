@@ -4,7 +4,7 @@
 export interface GraphNode {
   id: string;
   dependsOn: string[];
-  /** A `delay` step: parked on its timer when it becomes due, it never takes an execution slot. */
+  /** A `delay` step (its plan's primary): when it becomes due it is parked on its timer, not claimed, so it needs no execution slot. */
   delay?: boolean;
 }
 

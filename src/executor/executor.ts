@@ -92,9 +92,11 @@ export function createExecutor(options: ExecutorOptions) {
             if (!running) return 0;
             let got = 0;
             // A settled step's slot passes to what it releases (its work only waits for the commit now): free() is unchanged.
-            for (const id of handedOver) {
-              const work = inflight.get(id);
-              if (got >= n || !work || work.handedOver) continue;
+            // Only the work that claimed the step as it is settled: the same row in a later run or attempt is other work.
+            for (const step of handedOver) {
+              if (got >= n) break;
+              const work = inflight.get(step.id);
+              if (!work || work.handedOver || work.run !== step.run || work.attempt !== step.attempt) continue;
               work.handedOver = true;
               handedOverSlots++;
               reserved++;

@@ -2,7 +2,7 @@
 // claimed by this executor in the same statement that releases them
 // (capacity permitting) and started as soon as the transaction commits.
 import { isTerminalFlowStatus } from '../domain/statuses.js';
-import type { FlowTx } from '../store/flow-tx.js';
+import type { FlowTx, SettlingStep } from '../store/flow-tx.js';
 import type { StepRow } from '../store/step-row.js';
 import type { ClaimedStep } from './claimed-step.js';
 
@@ -11,9 +11,10 @@ export interface FastClaimOptions {
   leaseMs: number;
   /**
    * Reserves up to `n` execution slots; returns how many it got. The slots of
-   * the in-flight steps `handedOver` (settled by this transaction) count first.
+   * the in-flight work on the steps `handedOver` (settled by this
+   * transaction) count first.
    */
-  reserve(n: number, handedOver: readonly string[]): number;
+  reserve(n: number, handedOver: readonly SettlingStep[]): number;
   /** Returns reserved slots that will not be used. */
   release(n: number): void;
   /** Starts a claimed step (its slot reservation becomes an in-flight execution). */
@@ -27,7 +28,8 @@ export function enableFastClaim(tx: FlowTx, o: FastClaimOptions): void {
     reserve(n, handedOver = []) {
       const slots = o.reserve(n, handedOver);
       let held = slots;
-      // Held slots go back if the transaction rolls back (once, however often the hooks run).
+      // Held slots go back to the free ones if the transaction rolls back (once, however often the hooks run);
+      // a slot handed over stays with the free ones, so a retry of the outcome alone takes a free one.
       if (slots > 0) {
         tx.afterRollback.push(() => {
           o.release(held);
@@ -41,7 +43,7 @@ export function enableFastClaim(tx: FlowTx, o: FastClaimOptions): void {
           held = rows.length;
           if (rows.length === 0) return;
           const f = tx.flow;
-          // The rows are the statement's own: completed in place, not copied (most steps start this way).
+          // The rows are the statement's own: the flow's fields are added to each in place rather than to a copy of it (most steps start this way).
           const claimed: ClaimedStep[] = rows.map((r) =>
             Object.assign(r, {
               flowName: f.name,

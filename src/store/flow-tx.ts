@@ -39,16 +39,19 @@ export interface FlowRow {
 }
 
 /** Execution capacity the executor lends a transaction for the steps it makes due. */
+/** A step being settled, as its work claimed it: the same row id in a later run or attempt is other work. */
+export type SettlingStep = Pick<StepRow, 'id' | 'run' | 'attempt'>;
+
 export interface ReadyClaimer {
   owner: string;
   leaseMs: number;
   /**
    * Reserves up to `n` slots; `accept` takes the rows actually claimed with
-   * them. `handedOver`: row ids of steps this transaction settles whose work
-   * holds a slot of this executor's; their slots pass to the steps they
-   * release before any free one is taken.
+   * them. `handedOver`: the steps this transaction settles, as they were
+   * claimed; where this executor's work on one of them holds a slot, that
+   * slot passes to the steps it releases before any free one is taken.
    */
-  reserve(n: number, handedOver?: readonly string[]): { slots: number; accept(rows: (StepRow & { dueAt: Date; claimedAt: Date })[]): void };
+  reserve(n: number, handedOver?: readonly SettlingStep[]): { slots: number; accept(rows: (StepRow & { dueAt: Date; claimedAt: Date })[]): void };
 }
 
 export const FLOW_COLUMNS = `id, name, mode, status, input, labels, plan, quality, error, notify,

@@ -127,3 +127,39 @@ describe('a claim in flight', () => {
     }
   });
 });
+
+describe('a success of an earlier run', () => {
+  it('hands over no slot: the step row runs again for a restarted flow, and that run keeps its own slot', async () => {
+    const h3 = await startHarness({ executor: { concurrency: 2 } });
+    let running = 0;
+    let most = 0;
+    const slow = (ms: number) => async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, ms));
+      running--;
+      return { body: { ok: true } };
+    };
+    // The first run's call ends while the restarted run's is still going.
+    let calls = 0;
+    up.on('/twice', () => slow(++calls === 1 ? 600 : 2000)());
+    up.on('/other', slow(1000));
+    const post = (path: string) => ({ kind: 'http', request: { method: 'POST', url: `${up.url}${path}` } });
+    try {
+      const { body } = await h3.submit({ name: 'restarted', steps: [{ id: 's', ...post('/twice') }, { id: 't', kind: 'noop', dependsOn: ['s'] }] });
+      for (let i = 0; i < 300 && up.to('/twice').length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect((await h3.app.inject({ method: 'POST', url: `/v1/flows/${body.id}/cancel`, payload: { compensate: false } })).statusCode).toBe(200);
+      expect((await h3.app.inject({ method: 'POST', url: `/v1/flows/${body.id}/restart`, payload: {} })).statusCode).toBe(202);
+      for (let i = 0; i < 300 && up.to('/twice').length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      // The first run's success is refused (its run is over) once its call ends; the second run's call goes on.
+      await new Promise((r) => setTimeout(r, 900));
+      const others = [];
+      for (let f = 0; f < 2; f++) others.push((await h3.submit({ name: `other-${f}`, steps: [{ id: 'o', ...post('/other') }] })).body.id);
+      for (const id of [body.id, ...others]) expect((await h3.waitFor(id, ['completed', 'failed'], 20_000)).status).toBe('completed');
+      // The restarted run and one other at a time: two slots.
+      expect(most).toBe(2);
+    } finally {
+      await h3.close();
+    }
+  });
+});

@@ -2,7 +2,7 @@
 // released and, capacity permitting, claimed for this executor. The group
 // commit runs it once for all the successes of a batch; recordStepSuccess
 // runs it for one when no batch did.
-import type { FlowTx } from '../flow-tx.js';
+import type { FlowTx, SettlingStep } from '../flow-tx.js';
 import { prepared } from '../prepared.js';
 import { SETTLE_SUCCESSES } from '../sql/settle-successes.js';
 import type { StepRow } from '../step-row.js';
@@ -52,16 +52,17 @@ export async function settleSuccesses(all: { tx: FlowTx; success: Success }[]): 
   const entries = all.filter(({ success }) => !seen.has(success.step.id) && seen.add(success.step.id));
   if (entries.length === 0) return;
   const client = entries[0]!.tx.client;
-  const flows = new Map<FlowTx, { dependents: number; settling: string[] }>();
+  const flows = new Map<FlowTx, { dependents: number; settling: SettlingStep[] }>();
   for (const { tx, success } of entries) {
     const flow = flows.get(tx) ?? { dependents: 0, settling: [] };
     // A dependent delay is parked, not claimed: it needs no slot.
     flow.dependents += tx.graph.filter((s) => !s.delay && s.dependsOn.includes(success.step.stepId)).length;
-    flow.settling.push(success.step.id);
+    flow.settling.push(success.step);
     flows.set(tx, flow);
   }
   // A slot for every dependent that is not a delay, ready or not (only the statement knows): the unused ones go back as soon as it answers.
-  // The settling steps' own slots come first: a flow's next step takes its predecessor's slot, even when every slot is busy.
+  // The settling steps' own slots come first: a flow's next step takes its predecessor's slot, even when every slot is busy
+  // (unless a rollback made that slot a free one).
   const reservations = new Map(
     [...flows].map(([tx, { dependents, settling }]) => [tx.flow.id, { tx, reservation: dependents > 0 ? tx.readyClaimer?.reserve(dependents, settling) : undefined }]),
   );
