@@ -60,6 +60,16 @@ export interface ExecutorOptions {
   resolve?: Resolver;
 }
 
+interface InflightWork {
+  work: Promise<void>;
+  run: number;
+  attempt: number;
+  /** Its slot has passed to the steps its success releases. */
+  handedOver?: boolean;
+  /** A later run or attempt of its step took its place in the in-flight map while it ran. */
+  superseded?: boolean;
+}
+
 export function createExecutor(options: ExecutorOptions) {
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const logger = options.logger.child({ component: 'executor', owner });
@@ -122,12 +132,14 @@ export function createExecutor(options: ExecutorOptions) {
    * claimed with (see launch); `handedOver` once its slot has passed to the
    * steps its success releases.
    */
-  const inflight = new Map<string, { work: Promise<void>; run: number; attempt: number; handedOver?: boolean }>();
+  const inflight = new Map<string, InflightWork>();
   /** Slots promised to fast claims not yet started. */
   let reserved = 0;
   /** In-flight work whose slot has been handed over (it holds none). */
   let handedOverSlots = 0;
-  const free = () => options.concurrency - (inflight.size - handedOverSlots) - reserved;
+  /** Work still running whose entry a later run or attempt of its step replaced (see launch): it holds a slot still. */
+  let supersededSlots = 0;
+  const free = () => options.concurrency - (inflight.size - handedOverSlots) - supersededSlots - reserved;
   let running = false;
   let abandoned = false;
   let loopDone: Promise<void> = Promise.resolve();
@@ -150,7 +162,7 @@ export function createExecutor(options: ExecutorOptions) {
     return ms === null || ms === undefined ? pollIntervalMs : Math.max(5, Math.min(pollIntervalMs, Math.ceil(ms)));
   }
 
-  function forget(id: string, entry: { handedOver?: boolean }): void {
+  function forget(id: string, entry: InflightWork): void {
     inflight.delete(id);
     if (entry.handedOver) handedOverSlots--;
   }
@@ -163,15 +175,23 @@ export function createExecutor(options: ExecutorOptions) {
     const current = inflight.get(step.id);
     if (current?.attempt === step.attempt && current.run === step.run) return;
     options.onLag?.(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000);
-    const work = runDueWork(ctx, step)
+    const entry: InflightWork = { work: Promise.resolve(), run: step.run, attempt: step.attempt };
+    entry.work = runDueWork(ctx, step)
       .catch((error: unknown) => logger.error({ err: error, flowId: step.flowId, stepId: step.stepId }, 'step work failed; the lease will expire and it will be retried'))
       .finally(() => {
-        const entry = inflight.get(step.id);
-        if (entry?.work === work) forget(step.id, entry);
+        if (inflight.get(step.id) === entry) forget(step.id, entry);
+        else if (entry.superseded) supersededSlots--;
         bell.ring();
       });
-    if (current) forget(step.id, current);
-    inflight.set(step.id, { work, run: step.run, attempt: step.attempt });
+    if (current) {
+      forget(step.id, current);
+      // Its call may still be going: it keeps its slot until it ends (unless it handed it over).
+      if (!current.handedOver) {
+        current.superseded = true;
+        supersededSlots++;
+      }
+    }
+    inflight.set(step.id, entry);
   }
 
   /** Least time between two looks for due timers, in ms, unless the last one was full. */
