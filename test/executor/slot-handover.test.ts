@@ -7,15 +7,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/store/database.js';
 import { CLAIM_DUE_STEPS } from '../../src/store/sql/claim-due-steps.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { startUpstream, type StubHandler, type Upstream } from '../helpers/upstream.js';
 
 let h: Harness;
 let up: Upstream;
 /** Rows returned by the claim loop's statement, since the last reset. */
 let claimedRows = 0;
-/** Calls the upstream is answering now, and the most at once. */
-let active = 0;
-let mostAtOnce = 0;
+/** Calls to /op the upstream is answering now, and the most at once. */
+const op = { now: 0, most: 0 };
+
+/** An upstream handler that answers after `ms`, counting in `gauge` the calls it answers at once. */
+function countedCall(gauge: { now: number; most: number }, ms: number): StubHandler {
+  return async () => {
+    gauge.now++;
+    gauge.most = Math.max(gauge.most, gauge.now);
+    await new Promise((r) => setTimeout(r, ms));
+    gauge.now--;
+    return { body: { ok: true } };
+  };
+}
 
 type QueryResult = { rows: unknown[] };
 
@@ -40,13 +50,7 @@ beforeAll(async () => {
   });
   h.addExecutor({ db: countingClaims, concurrency: 1 });
   up = await startUpstream();
-  up.on('/op', async () => {
-    active++;
-    mostAtOnce = Math.max(mostAtOnce, active);
-    await new Promise((r) => setTimeout(r, 20));
-    active--;
-    return { body: { ok: true } };
-  });
+  up.on('/op', countedCall(op, 20));
 });
 afterAll(async () => {
   await h.close();
@@ -58,13 +62,13 @@ const call = (id: string, dependsOn?: string[]) => ({ id, kind: 'http', request:
 describe('slot handover', () => {
   it("a sequence's next steps start in their predecessor's slot, with no claim of their own, even with the only slot busy", async () => {
     claimedRows = 0;
-    mostAtOnce = 0;
+    op.most = 0;
     const flows = [];
     for (let f = 0; f < 3; f++) flows.push((await h.submit({ name: `chain-${f}`, steps: [call('a'), call('b'), call('c')] })).body.id);
     for (const id of flows) expect((await h.waitFor(id, ['completed', 'failed'], 15_000)).status).toBe('completed');
     // Only each flow's first step went through the claim loop.
     expect(claimedRows).toBe(3);
-    expect(mostAtOnce).toBe(1);
+    expect(op.most).toBe(1);
     // The flows ran one after another: each started in the slot the one before left.
     const order = up.to('/op').map((r) => (r.body as { id: string }).id);
     expect(order).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c']);
@@ -72,20 +76,20 @@ describe('slot handover', () => {
 
   it('a success that releases two steps hands over one slot: the other waits for a free one', async () => {
     claimedRows = 0;
-    mostAtOnce = 0;
+    op.most = 0;
     const { body } = await h.submit({ name: 'fan-out', steps: [call('root'), call('left', ['root']), call('right', ['root']), call('join', ['left', 'right'])] });
     expect((await h.waitFor(body.id, ['completed', 'failed'], 15_000)).status).toBe('completed');
-    expect(mostAtOnce).toBe(1);
+    expect(op.most).toBe(1);
     // root by the claim loop, one of left/right in root's slot, the other by the claim loop; join in the last one's slot.
     expect(claimedRows).toBe(2);
   });
 
   it('slots handed over are counted back: later flows still run, one call at a time', async () => {
-    mostAtOnce = 0;
+    op.most = 0;
     const flows = [];
     for (let f = 0; f < 4; f++) flows.push((await h.submit({ name: `again-${f}`, steps: [call('a'), call('b')] })).body.id);
     for (const id of flows) expect((await h.waitFor(id, ['completed', 'failed'], 15_000)).status).toBe('completed');
-    expect(mostAtOnce).toBe(1);
+    expect(op.most).toBe(1);
   });
 });
 
@@ -97,15 +101,8 @@ describe('a claim in flight', () => {
       await new Promise((r) => setTimeout(r, 400));
       return claim();
     });
-    let running = 0;
-    let most = 0;
-    up.on('/slow', async () => {
-      running++;
-      most = Math.max(most, running);
-      await new Promise((r) => setTimeout(r, 1500));
-      running--;
-      return { body: { ok: true } };
-    });
+    const calls = { now: 0, most: 0 };
+    up.on('/slow', countedCall(calls, 1500));
     up.on('/soon', () => ({ body: { ok: true }, delayMs: 100 }));
     up.on('/now', () => ({ body: { ok: true } }));
     const step = (id: string, path: string, dependsOn?: string[]) => ({ id, kind: 'http', request: { method: 'POST', url: `${up.url}${path}` }, ...(dependsOn ? { dependsOn } : {}) });
@@ -121,7 +118,7 @@ describe('a claim in flight', () => {
       const b = await h2.submit({ name: 'late', steps: [step('b1', '/slow')] });
       for (const id of [a.body.id, b.body.id, c.body.id]) expect((await h2.waitFor(id, ['completed', 'failed'], 20_000)).status).toBe('completed');
       expect(up.to('/slow')).toHaveLength(3);
-      expect(most).toBe(2);
+      expect(calls.most).toBe(2);
     } finally {
       await h2.close();
     }
@@ -131,19 +128,10 @@ describe('a claim in flight', () => {
 describe('a success of an earlier run', () => {
   it('keeps its slot while its call goes on and hands over none: the step row runs again for a restarted flow, in a slot of its own', async () => {
     const h3 = await startHarness({ executor: { concurrency: 2 } });
-    let running = 0;
-    let most = 0;
-    const slow = (ms: number) => async () => {
-      running++;
-      most = Math.max(most, running);
-      await new Promise((r) => setTimeout(r, ms));
-      running--;
-      return { body: { ok: true } };
-    };
+    const calls = { now: 0, most: 0 };
     // The first run's call ends while the restarted run's is still going.
-    let calls = 0;
-    up.on('/twice', () => slow(++calls === 1 ? 600 : 2000)());
-    up.on('/other', slow(1000));
+    up.on('/twice', (req) => countedCall(calls, req.count === 1 ? 600 : 2000)(req));
+    up.on('/other', countedCall(calls, 1000));
     const post = (path: string) => ({ kind: 'http', request: { method: 'POST', url: `${up.url}${path}` } });
     try {
       const { body } = await h3.submit({ name: 'restarted', steps: [{ id: 's', ...post('/twice') }, { id: 't', kind: 'noop', dependsOn: ['s'] }] });
@@ -159,7 +147,7 @@ describe('a success of an earlier run', () => {
       for (let f = 1; f < 3; f++) others.push(await other(f));
       for (const id of [body.id, ...others]) expect((await h3.waitFor(id, ['completed', 'failed'], 20_000)).status).toBe('completed');
       // Two calls at a time, whichever runs they belong to: two slots.
-      expect(most).toBe(2);
+      expect(calls.most).toBe(2);
     } finally {
       await h3.close();
     }
