@@ -12,6 +12,7 @@ import type { Database } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
 import { CLAIM_DUE_STEPS } from '../store/sql/claim-due-steps.js';
 import { createBreakerGate } from './breaker-gate.js';
+import { createExecutionSlots } from './execution-slots.js';
 import { enableFastClaim } from './fast-claim.js';
 import { createGroupCommitter } from './group-committer.js';
 import type { ClaimedStep } from './claimed-step.js';
@@ -60,16 +61,6 @@ export interface ExecutorOptions {
   resolve?: Resolver;
 }
 
-interface InflightWork {
-  work: Promise<void>;
-  run: number;
-  attempt: number;
-  /** Its slot has passed to the steps its success releases. */
-  handedOver?: boolean;
-  /** A later run or attempt of its step took its place in the in-flight map while it ran. */
-  superseded?: boolean;
-}
-
 export function createExecutor(options: ExecutorOptions) {
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const logger = options.logger.child({ component: 'executor', owner });
@@ -98,48 +89,17 @@ export function createExecutor(options: ExecutorOptions) {
         enableFastClaim(tx, {
           owner,
           leaseMs: options.leaseMs,
-          reserve: (n, handedOver) => {
-            if (!running) return 0;
-            let got = 0;
-            // A settled step's slot passes to what it releases (its work only waits for the commit now): free() is unchanged.
-            // Only the work that claimed the step as it is settled: the same row in a later run or attempt is other work.
-            for (const step of handedOver) {
-              if (got >= n) break;
-              const work = inflight.get(step.id);
-              if (!work || work.handedOver || work.run !== step.run || work.attempt !== step.attempt) continue;
-              work.handedOver = true;
-              handedOverSlots++;
-              reserved++;
-              got++;
-            }
-            const more = Math.max(0, Math.min(n - got, free()));
-            reserved += more;
-            return got + more;
-          },
-          release: (n) => {
-            reserved -= n;
-          },
+          reserve: (n, handedOver) => (running ? slots.holdForReleased(n, handedOver) : 0),
+          release: (n) => slots.release(n),
           launch: (step) => {
-            reserved--;
+            slots.release(1);
             launch(step);
           },
         }),
     }),
   };
   const bell = new Doorbell();
-  /**
-   * Work in flight by step row id, with the run and attempt count its row was
-   * claimed with (see launch); `handedOver` once its slot has passed to the
-   * steps its success releases.
-   */
-  const inflight = new Map<string, InflightWork>();
-  /** Slots promised to fast claims not yet started. */
-  let reserved = 0;
-  /** In-flight work whose slot has been handed over (it holds none). */
-  let handedOverSlots = 0;
-  /** Work still running whose entry a later run or attempt of its step replaced (see launch): it holds a slot still. */
-  let supersededSlots = 0;
-  const free = () => options.concurrency - (inflight.size - handedOverSlots) - supersededSlots - reserved;
+  const slots = createExecutionSlots(options.concurrency);
   let running = false;
   let abandoned = false;
   let loopDone: Promise<void> = Promise.resolve();
@@ -162,36 +122,21 @@ export function createExecutor(options: ExecutorOptions) {
     return ms === null || ms === undefined ? pollIntervalMs : Math.max(5, Math.min(pollIntervalMs, Math.ceil(ms)));
   }
 
-  function forget(id: string, entry: InflightWork): void {
-    inflight.delete(id);
-    if (entry.handedOver) handedOverSlots--;
-  }
-
   function launch(step: ClaimedStep): void {
     // A row this process is still working on comes back when its lease ran out before the
     // work was written (a slow commit under load): the claim has renewed the lease; running
     // the same attempt a second time would repeat its call. A row of a later run (the flow
     // restarted meanwhile) is new work: the earlier run's attempt can no longer write.
-    const current = inflight.get(step.id);
-    if (current?.attempt === step.attempt && current.run === step.run) return;
+    if (slots.working(step)) return;
     options.onLag?.(Math.max(0, step.claimedAt.getTime() - step.dueAt.getTime()) / 1000);
-    const entry: InflightWork = { work: Promise.resolve(), run: step.run, attempt: step.attempt };
-    entry.work = runDueWork(ctx, step)
-      .catch((error: unknown) => logger.error({ err: error, flowId: step.flowId, stepId: step.stepId }, 'step work failed; the lease will expire and it will be retried'))
-      .finally(() => {
-        if (inflight.get(step.id) === entry) forget(step.id, entry);
-        else if (entry.superseded) supersededSlots--;
-        bell.ring();
-      });
-    if (current) {
-      forget(step.id, current);
-      // Its call may still be going: it keeps its slot until it ends (unless it handed it over).
-      if (!current.handedOver) {
-        current.superseded = true;
-        supersededSlots++;
-      }
-    }
-    inflight.set(step.id, entry);
+    slots.track(
+      step,
+      () =>
+        runDueWork(ctx, step).catch((error: unknown) =>
+          logger.error({ err: error, flowId: step.flowId, stepId: step.stepId }, 'step work failed; the lease will expire and it will be retried'),
+        ),
+      () => bell.ring(),
+    );
   }
 
   /** Least time between two looks for due timers, in ms, unless the last one was full. */
@@ -246,17 +191,17 @@ export function createExecutor(options: ExecutorOptions) {
     let failures = 0;
     while (running) {
       if (await fireTimers()) continue;
-      const capacity = free();
+      const capacity = slots.free();
       try {
         if (capacity > 0) {
           const limit = Math.min(capacity, batchSize);
           // Held while the claim is out: a commit's fast claim meanwhile must not take the same slots.
-          reserved += limit;
+          slots.hold(limit);
           let rows: ClaimedStep[];
           try {
             rows = await claim(limit);
           } finally {
-            reserved -= limit;
+            slots.release(limit);
           }
           for (const row of rows) launch(row);
           failures = 0;
@@ -276,7 +221,7 @@ export function createExecutor(options: ExecutorOptions) {
 
   /** Keeps the leases of long-running work (longer than a third of the lease) alive. */
   async function renewLeases(): Promise<void> {
-    if (inflight.size === 0) return;
+    if (slots.size() === 0) return;
     await options.db
       .query(
         // Only leases past a third of their length, and never a row some commit holds: renewal must not deadlock with it.
@@ -284,7 +229,7 @@ export function createExecutor(options: ExecutorOptions) {
           WHERE id IN (SELECT id FROM steps
                         WHERE lease_owner = $1 AND id = ANY($2::uuid[]) AND lease_expires_at < now() + $3 * interval '0.667 millisecond'
                           FOR UPDATE SKIP LOCKED)`,
-        [owner, [...inflight.keys()], options.leaseMs],
+        [owner, slots.ids(), options.leaseMs],
       )
       .catch((error: unknown) => logger.warn({ err: error }, 'lease renewal failed'));
   }
@@ -292,7 +237,7 @@ export function createExecutor(options: ExecutorOptions) {
   return {
     owner,
     /** Work currently in flight. */
-    inflightCount: () => inflight.size,
+    inflightCount: () => slots.size(),
     /** Ends the current sleep: new work may be due. */
     wake: () => bell.ring(),
     start(): void {
@@ -317,11 +262,11 @@ export function createExecutor(options: ExecutorOptions) {
       const deadline = new Promise<false>((r) => (timer = setTimeout(() => r(false), drainMs)));
       // Completions may still start work they fast-claimed before the stop: wait until none is left.
       let drained = true;
-      while (inflight.size > 0 && drained) drained = await Promise.race([Promise.all([...inflight.values()].map((w) => w.work)).then(() => true as const), deadline]);
+      while (slots.size() > 0 && drained) drained = await Promise.race([Promise.all(slots.works()).then(() => true as const), deadline]);
       await ctx.committer.drained();
       clearTimeout(timer);
       if (renewTimer) clearInterval(renewTimer);
-      const left = [...inflight.keys()];
+      const left = slots.ids();
       abandoned = !drained;
       if (left.length > 0) {
         logger.warn({ steps: left.length }, 'releasing leases of unfinished work');
