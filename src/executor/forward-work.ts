@@ -115,17 +115,20 @@ async function startAttempt(ctx: WorkContext, step: ClaimedStep): Promise<void> 
     case 'task':
       return offerTask(ctx, step, number, startedAt);
     default: {
+      // The span covers the call, not the checkpoint: it ends before the outcome is
+      // committed, so whoever the commit wakes (a flow finished by it) finds it exported.
       const span = attemptSpan(step, definition.kind, number);
+      let result: ActionResult;
       try {
-        const result = await keptWithinBudget(ctx, step, await performAction(ctx, step, definition, number, idempotencyKey(step), true, span && traceHeaders(span)));
+        result = await keptWithinBudget(ctx, step, await performAction(ctx, step, definition, number, idempotencyKey(step), true, span && traceHeaders(span)));
         if (!result.ok && span) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: result.failure.message.slice(0, 200) });
           if (result.failure.code) span.setAttribute('rebound.error.code', result.failure.code);
         }
-        return await commitAttempt(ctx, step, result, attemptInfo(ctx, step, number, startedAt));
       } finally {
         span?.end();
       }
+      return commitAttempt(ctx, step, result, attemptInfo(ctx, step, number, startedAt));
     }
   }
 }
