@@ -59,11 +59,13 @@ describe('retry rung', () => {
   });
 
   it('keeps randomised delays within their bounds (full, equal, decorrelated)', async () => {
-    const cases: [string, Record<string, unknown>, (gap: number, j: number) => boolean][] = [
-      ['full', { backoff: 'exponential', baseDelayMs: 200, jitter: 'full' }, (g, j) => g <= 200 * 2 ** j + 150],
-      ['equal', { backoff: 'constant', baseDelayMs: 300, jitter: 'equal' }, (g) => g >= 145 && g <= 300 + 150],
-      ['decorrelated', { backoff: 'decorrelated', baseDelayMs: 100, maxDelayMs: 500, jitter: 'none' }, (g) => g >= 95 && g <= 500 + 150],
-      ['decorrelated-jitter', { backoff: 'constant', baseDelayMs: 100, maxDelayMs: 500, jitter: 'decorrelated' }, (g) => g >= 95 && g <= 500 + 150],
+    // The bounds hold for the delays decided (recovery.decided), exactly; the upstream
+    // sees each retry no earlier than decided and at most the load's slack later.
+    const cases: [string, Record<string, unknown>, (delay: number, j: number) => boolean][] = [
+      ['full', { backoff: 'exponential', baseDelayMs: 200, jitter: 'full' }, (d, j) => d >= 0 && d <= 200 * 2 ** j],
+      ['equal', { backoff: 'constant', baseDelayMs: 300, jitter: 'equal' }, (d) => d >= 150 && d <= 300],
+      ['decorrelated', { backoff: 'decorrelated', baseDelayMs: 100, maxDelayMs: 500, jitter: 'none' }, (d) => d >= 100 && d <= 500],
+      ['decorrelated-jitter', { backoff: 'constant', baseDelayMs: 100, maxDelayMs: 500, jitter: 'decorrelated' }, (d) => d >= 100 && d <= 500],
     ];
     const results = await Promise.all(
       cases.map(async ([name, policy]) => {
@@ -72,8 +74,15 @@ describe('retry rung', () => {
       }),
     );
     for (const [i, [name, , within]] of cases.entries()) {
-      expect(results[i]!.flow.status, name).toBe('completed');
-      gaps(results[i]!.calls).forEach((g, j) => expect(within(g, j), `${name} gap ${j} = ${g}`).toBe(true));
+      const { flow, calls } = results[i]!;
+      expect(flow.status, name).toBe('completed');
+      const delays = (await h.events(flow.id)).filter((e) => e.type === 'recovery.decided').map((e) => e.data.delayMs as number);
+      expect(delays, name).toHaveLength(3);
+      delays.forEach((d, j) => expect(within(d, j), `${name} delay ${j} = ${d}`).toBe(true));
+      gaps(calls).forEach((g, j) => {
+        expect(g, `${name} gap ${j}`).toBeGreaterThanOrEqual(delays[j]! - 5);
+        expect(g, `${name} gap ${j}`).toBeLessThan(delays[j]! + 400);
+      });
     }
   });
 
