@@ -9,7 +9,7 @@
 import { uuidv7 } from './uuid-v7.js';
 import { passedDeadline } from '../domain/deadline.js';
 import { isTerminalFlowStatus } from '../domain/statuses.js';
-import type { Database } from './database.js';
+import type { Database, TransactionOptions } from './database.js';
 import { FLOW_COLUMNS, FlowTx, type FlowRow } from './flow-tx.js';
 import { finishAll } from './flow-writes.js';
 import { prepared } from './prepared.js';
@@ -34,6 +34,9 @@ export interface FiredTimers {
  */
 const TIMER_FLOW_COLUMNS = FLOW_COLUMNS.replace('input, labels, plan,', 'NULL AS input, labels, NULL AS plan,');
 export const LOCK_DUE_TIMERS = lockDueTimers(TIMER_FLOW_COLUMNS);
+
+/** How a firing's transaction is opened (see TransactionOptions). */
+export const FIRING_TRANSACTION: TransactionOptions = { genericPlans: true, orderedScans: true };
 
 interface FiredRow {
   id: string;
@@ -86,7 +89,7 @@ export async function fireDueTimers(db: Database, executedBy: string, limit: num
       if (tx) noteDelayParked(tx, p.stepId, p.delayMs);
     }
     await finishAll(client, [...txs.values()]);
-  }, { genericPlans: true });
+  }, FIRING_TRANSACTION);
   const committedAt = Date.now();
   for (const tx of txs.values()) {
     db.facts.emit(tx.facts);

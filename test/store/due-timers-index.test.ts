@@ -8,9 +8,12 @@
 //   10,000 of them in the timers benchmark).
 // - Estimated at a few rows, the partial index made FIRE_TIMERS scan every
 //   parked timer and probe its id list for each: 3-9 s a statement.
+// - Estimated at a few rows, the due timers were collected by a bitmap scan
+//   and sorted at every look, all of them, to lock the first 500.
 import { describe, expect, it } from 'vitest';
 import { ANY_DUE_TIMER, FIRE_TIMERS } from '../../src/store/sql/fire-timers.js';
-import { anyDueTimer, fireDueTimers, LOCK_DUE_TIMERS } from '../../src/store/timer-firing.js';
+import { beginStatement } from '../../src/store/database.js';
+import { anyDueTimer, fireDueTimers, FIRING_TRANSACTION, LOCK_DUE_TIMERS } from '../../src/store/timer-firing.js';
 import { explainPrepared } from '../helpers/explain-prepared.js';
 import { createFlowsOf, PARKED_PAIR } from '../helpers/bulk-flows.js';
 import { useStoreDatabase } from '../helpers/store-database.js';
@@ -28,7 +31,11 @@ describe('the due timers index', () => {
     const { rows: timers } = await store.db().query<{ id: string }>(`UPDATE steps SET run_at = now() - interval '1 second' WHERE due_action = 'timer' RETURNING id`);
     expect(timers).toHaveLength(1000);
 
-    expect(await explainPrepared(store.db(), LOCK_DUE_TIMERS, 'int', '500')).toContain('steps_due_timers_idx');
+    // As the firing runs it: the timers walked in due order and the walk stopped at 500,
+    // not all 1,000 collected by a bitmap scan and sorted.
+    const lock = await explainPrepared(store.db(), LOCK_DUE_TIMERS, 'int', '500', beginStatement(FIRING_TRANSACTION));
+    expect(lock).toMatch(/Index Scan using steps_due_timers_idx on steps\b/);
+    expect(lock).not.toMatch(/Bitmap Heap Scan on steps\b/);
     expect(await explainPrepared(store.db(), ANY_DUE_TIMER, '', '')).toContain('steps_due_timers_idx');
     const ids = timers.slice(0, 500).map((t) => t.id).join(',');
     const fire = await explainPrepared(store.db(), FIRE_TIMERS, 'uuid[]', `'{${ids}}'::uuid[]`);

@@ -1,6 +1,7 @@
 // The executor's batch transactions run their prepared statements on generic
 // plans (TransactionOptions.genericPlans): set with the BEGIN, undone at the
-// transaction's end, and asked for by the group commit and the timer firing.
+// transaction's end, and asked for by the group commit and the timer firing;
+// the firing also turns bitmap scans off (orderedScans) the same way.
 import { describe, expect, it } from 'vitest';
 import { createGroupCommitter } from '../../src/executor/group-committer.js';
 import { createLogger } from '../../src/logger.js';
@@ -69,6 +70,19 @@ describe('generic plans in batch transactions', () => {
     const recording: Database = { ...db, transaction: (fn, options) => (asked.push(options ?? {}), db.transaction(fn, options)) };
     const fired = await fireDueTimers(recording, 'generic-plans-test', 500);
     expect(fired.fired).toBe(1);
-    expect(asked).toEqual([{ genericPlans: true }]);
+    expect(asked).toEqual([{ genericPlans: true, orderedScans: true }]);
+  });
+
+  it('leave bitmap scans off (orderedScans) for the transaction that asks, and only until it ends', async () => {
+    const db = createDatabase({ url: store.db().url, poolSize: 1, logger: createLogger('silent') });
+    const bitmapScans = async (client: Pick<Client, 'query'>) => (await client.query<{ enable_bitmapscan: string }>('SHOW enable_bitmapscan')).rows[0]!.enable_bitmapscan;
+    try {
+      const inside = await db.transaction(async (client) => ({ mode: await planCacheMode(client), bitmap: await bitmapScans(client) }), { genericPlans: true, orderedScans: true });
+      expect(inside).toEqual({ mode: 'force_generic_plan', bitmap: 'off' });
+      expect(await db.transaction((c) => bitmapScans(c), { genericPlans: true })).toBe('on');
+      expect(await db.transaction((c) => bitmapScans(c))).toBe('on');
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -1,7 +1,9 @@
 // Due delay steps fired in bulk, without being claimed (see timer-firing.ts).
 //
 // LOCK_DUE_TIMERS, inside the firing's transaction, locks the oldest plain
-// parked timers that are due (index steps_due_timers_idx) and their flows,
+// parked timers that are due (index steps_due_timers_idx, walked in due
+// order and left after the batch: the transaction turns bitmap scans off,
+// see TransactionOptions.orderedScans) and their flows,
 // both with SKIP LOCKED: firings running at once take disjoint timers, and a
 // firing never waits for a lock, so it cannot deadlock with the writers that
 // lock a flow first. A timer whose flow some writer holds is left for the
