@@ -38,7 +38,8 @@ describe('the due timers index', () => {
     expect(lock).not.toMatch(/Bitmap Heap Scan on steps\b/);
     expect(await explainPrepared(store.db(), ANY_DUE_TIMER, '', '')).toContain('steps_due_timers_idx');
     const ids = timers.slice(0, 500).map((t) => t.id).join(',');
-    const fire = await explainPrepared(store.db(), FIRE_TIMERS, 'uuid[]', `'{${ids}}'::uuid[]`);
+    const fire = await explainPrepared(store.db(), FIRE_TIMERS, 'uuid[]', `'{${ids}}'::uuid[]`, beginStatement(FIRING_TRANSACTION));
+    expect(fire).not.toMatch(/Seq Scan on steps\b/);
     expect(fire).not.toContain('steps_due_timers_idx');
     expect(fire).toMatch(/Index Scan using steps_pkey on steps s\b/);
 
