@@ -89,7 +89,7 @@ export function createExecutor(options: ExecutorOptions) {
         enableFastClaim(tx, {
           owner,
           leaseMs: options.leaseMs,
-          reserve: (n, handedOver) => (running ? slots.holdForReleased(n, handedOver) : 0),
+          reserve: (n, settling) => (running ? slots.holdForReleased(n, settling) : 0),
           release: (n) => slots.release(n),
           launch: (step) => {
             slots.release(1);

@@ -11,10 +11,10 @@ export interface FastClaimOptions {
   leaseMs: number;
   /**
    * Reserves up to `n` execution slots; returns how many it got. The slots of
-   * the in-flight work on the steps `handedOver` (settled by this
-   * transaction) count first.
+   * the in-flight work on the steps `settling` (settled by this transaction)
+   * count first.
    */
-  reserve(n: number, handedOver: readonly SettlingStep[]): number;
+  reserve(n: number, settling: readonly SettlingStep[]): number;
   /** Returns reserved slots that will not be used. */
   release(n: number): void;
   /** Starts a claimed step (its slot reservation becomes an in-flight execution). */
@@ -25,8 +25,8 @@ export function enableFastClaim(tx: FlowTx, o: FastClaimOptions): void {
   tx.readyClaimer = {
     owner: o.owner,
     leaseMs: o.leaseMs,
-    reserve(n, handedOver = []) {
-      const slots = o.reserve(n, handedOver);
+    reserve(n, settling = []) {
+      const slots = o.reserve(n, settling);
       let held = slots;
       // Held slots go back to the free ones if the transaction rolls back (once, however often the hooks run);
       // a slot handed over stays with the free ones, so a retry of the outcome alone takes a free one.

@@ -38,20 +38,20 @@ export interface FlowRow {
   finishedAt: Date | null;
 }
 
-/** Execution capacity the executor lends a transaction for the steps it makes due. */
 /** A step being settled, as its work claimed it: the same row id in a later run or attempt is other work. */
 export type SettlingStep = Pick<StepRow, 'id' | 'run' | 'attempt'>;
 
+/** Execution capacity the executor lends a transaction for the steps it makes due. */
 export interface ReadyClaimer {
   owner: string;
   leaseMs: number;
   /**
    * Reserves up to `n` slots; `accept` takes the rows actually claimed with
-   * them. `handedOver`: the steps this transaction settles, as they were
+   * them. `settling`: the steps this transaction settles, as they were
    * claimed; where this executor's work on one of them holds a slot, that
    * slot passes to the steps it releases before any free one is taken.
    */
-  reserve(n: number, handedOver?: readonly SettlingStep[]): { slots: number; accept(rows: (StepRow & { dueAt: Date; claimedAt: Date })[]): void };
+  reserve(n: number, settling?: readonly SettlingStep[]): { slots: number; accept(rows: (StepRow & { dueAt: Date; claimedAt: Date })[]): void };
 }
 
 export const FLOW_COLUMNS = `id, name, mode, status, input, labels, plan, quality, error, notify,
